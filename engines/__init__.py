@@ -1,0 +1,1 @@
+"""The diffusion playground's engines: everything that computes. No Gradio in here."""

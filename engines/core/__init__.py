@@ -1,0 +1,1 @@
+"""The shared core: schedules, diffusion maths, samplers, guidance, networks, training, checkpoints."""

@@ -1,0 +1,150 @@
+"""One generic training loop for every model: AdamW, warm-up + cosine LR, grad clipping, EMA, resumable, seeded.
+
+`Trainer.steps()` is a generator (the live-training tab streams it); `fit()` drains it with a tqdm bar, saves a
+resumable state every `save_every` steps and exports the EMA weights as a shipped checkpoint.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from . import checkpoint
+from .ema import EMA
+
+RUNS_DIR = Path(__file__).resolve().parents[2] / "runs"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation settings; saved in the checkpoint JSON under 'training'."""
+
+    steps: int = 1000
+    batch_size: int = 64
+    lr: float = 2e-3
+    warmup: int = 200
+    min_lr_frac: float = 0.05
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    seed: int = 0
+    save_every: int = 500
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    step: int  # 1-based count of optimiser steps done
+    loss: float
+    lr: float
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up over cfg.warmup steps, then cosine decay to cfg.min_lr_frac * cfg.lr."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    p = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.lr * (cfg.min_lr_frac + (1 - cfg.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * p)))
+
+
+LossFn = Callable[[nn.Module, Any, torch.Generator], Tensor]
+BatchFn = Callable[[int, torch.Generator], Any]
+
+
+class Trainer:
+    """Holds model, EMA, optimiser and RNG; `steps()` yields a TrainStep after every optimiser step."""
+
+    def __init__(self, model: nn.Module, loss_fn: LossFn, batch_fn: BatchFn, cfg: TrainConfig, device: str = "cpu",
+                 channels_last: bool = False):
+        torch.manual_seed(cfg.seed)
+        self.cfg, self.device, self.channels_last = cfg, device, channels_last
+        self.model = model.to(device).train()
+        if channels_last:  # about 25% faster for convolutions on CPU (measured)
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.loss_fn, self.batch_fn = loss_fn, batch_fn
+        self.ema = EMA(self.model, cfg.ema_decay)
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.gen = torch.Generator().manual_seed(cfg.seed)
+        self.step = 0
+
+    def steps(self, until: int | None = None) -> Iterator[TrainStep]:
+        """Train until `until` (default cfg.steps) optimiser steps have been taken in total."""
+        until = self.cfg.steps if until is None else until
+        while self.step < until:
+            lr = lr_at(self.step, self.cfg)
+            for g in self.opt.param_groups:
+                g["lr"] = lr
+            batch = self.batch_fn(self.step, self.gen)
+            if self.channels_last and isinstance(batch, Tensor) and batch.dim() == 4:
+                batch = batch.contiguous(memory_format=torch.channels_last)
+            loss = self.loss_fn(self.model, batch, self.gen)
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if self.cfg.grad_clip:
+                nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+            self.opt.step()
+            self.ema.update(self.model)
+            self.step += 1
+            yield TrainStep(self.step, float(loss.detach()), lr)
+
+    def state_dict(self) -> dict:
+        return {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
+                "gen": self.gen.get_state(), "step": self.step, "cpu_rng": torch.get_rng_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.opt.load_state_dict(state["opt"])
+        self.gen.set_state(state["gen"])
+        torch.set_rng_state(state["cpu_rng"])
+        self.step = state["step"]
+
+
+def fit(
+    name: str,
+    trainer: Trainer,
+    meta: dict,
+    weights_dir: Path | str = checkpoint.WEIGHTS_DIR,
+    runs_dir: Path | str = RUNS_DIR,
+    resume: bool = True,
+    on_save: Callable[[Trainer], dict] | None = None,
+) -> Path:
+    """Train with a tqdm bar, resuming from runs/<name>/state.pt; export EMA weights + JSON at every save and the end.
+
+    on_save(trainer) may return extra entries (for example an evaluation) to record in the JSON.
+    """
+    run = Path(runs_dir) / name
+    run.mkdir(parents=True, exist_ok=True)
+    state_path = run / "state.pt"
+    elapsed = 0.0
+    if resume and state_path.exists():
+        state = torch.load(state_path, weights_only=False)
+        trainer.load_state_dict(state["trainer"])
+        elapsed = state.get("elapsed", 0.0)
+        print(f"resumed {name} at step {trainer.step}")
+    cfg = trainer.cfg
+    t0 = time.time() - elapsed
+    out = checkpoint.WEIGHTS_DIR / f"{name}.safetensors"
+    with tqdm(total=cfg.steps, initial=trainer.step, desc=f"train {name}", mininterval=5) as bar:
+        losses: list[float] = []
+        for rec in trainer.steps():
+            losses.append(rec.loss)
+            bar.update(1)
+            if rec.step % 50 == 0:
+                bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}", lr=f"{rec.lr:.2e}")
+            if rec.step % cfg.save_every == 0 or rec.step == cfg.steps:
+                elapsed = time.time() - t0
+                torch.save({"trainer": trainer.state_dict(), "elapsed": elapsed}, state_path)
+                info = {**meta, "training": {**asdict(cfg), "steps_done": rec.step, "seconds": round(elapsed, 1),
+                                             "final_loss": round(sum(losses[-100:]) / len(losses[-100:]), 5),
+                                             "device": trainer.device, "threads": torch.get_num_threads(),
+                                             "command": f"python -m engines.train {name}"}}
+                if on_save is not None:
+                    info.update(on_save(trainer))
+                out = checkpoint.save(name, trainer.ema.model, info, weights_dir)
+    return out

@@ -1,0 +1,1 @@
+"""Data sets made from what packages ship or generated procedurally; nothing is downloaded."""

@@ -1,0 +1,139 @@
+"""DDPM (Ho, Jain, Abbeel 2020): unconditional models on digits (16x16) and the shapes world (32x32), sampled live."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from .core import checkpoint
+from .core.diffusion import diffusion_loss
+from .core.nn import UNet2D, UNetConfig
+from .core.samplers import SAMPLERS, Denoiser, Step, sample_loop
+from .core.schedules import Schedule, make_schedule
+from .core.train import TrainConfig, Trainer
+from .images import grid, to_pil
+
+MAX_STEPS = 1000
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str  # weights name
+    size: int
+    channels: int
+    max_batch: int  # the most images one request may ask for on a 2-core machine
+
+
+DATASETS = {
+    "digits": Dataset("ddpm-digits", 16, 1, 256),
+    "shapes": Dataset("ddpm-shapes", 32, 3, 64),
+}
+
+# The training recipe. DDPM's sampler and forward process are used as published; the network is trained with
+# v-prediction, a cosine schedule and Min-SNR-5 weighting, which converge several times faster on 2 CPU cores
+# (DESIGN.md, measured); the sampler turns v into the eps of Algorithm 2.
+DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
+RECIPES: dict[str, tuple[UNetConfig, TrainConfig]] = {
+    "digits": (UNetConfig(1, 1, 32, (1, 2, 2), 1, (2,)),
+               TrainConfig(steps=6000, batch_size=128, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)),
+    "shapes": (UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3)),
+               TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)),
+}
+
+
+def check_dataset(dataset: str) -> Dataset:
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
+    return DATASETS[dataset]
+
+
+def batch_fn(dataset: str, batch_size: int):
+    """The training batches of a data set."""
+    if dataset == "digits":
+        from .data.digits import digits_batches
+
+        return digits_batches(batch_size, DATASETS["digits"].size)
+    from .data.shapes import shapes_batches
+
+    return shapes_batches(batch_size, DATASETS["shapes"].size)
+
+
+def make_trainer(dataset: str, steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
+    """A Trainer with the recipe for `dataset`, and the checkpoint meta that rebuilds its model."""
+    net_cfg, cfg = RECIPES[dataset]
+    if steps is not None:
+        cfg = TrainConfig(**{**asdict(cfg), "steps": steps})
+    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+
+    def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
+        return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"],
+                              DIFFUSION["min_snr_gamma"], gen)
+
+    meta = {"arch": "UNet2D", "config": net_cfg.to_dict(), "diffusion": DIFFUSION,
+            "data": {"dataset": dataset, "size": DATASETS[dataset].size}}
+    return Trainer(UNet2D(net_cfg), loss_fn, batch_fn(dataset, cfg.batch_size), cfg, device, channels_last=True), meta
+
+
+def load(dataset: str) -> tuple[Denoiser, Schedule, dict]:
+    """The shipped model of a data set as a Denoiser, with its schedule and meta (cached after the first call)."""
+    spec = check_dataset(dataset)
+    model, meta = checkpoint.load(spec.name)
+    model = model.to(memory_format=torch.channels_last)
+    d = meta["diffusion"]
+    return Denoiser(lambda x, t, c: model(x, t), d["parameterization"]), make_schedule(d["schedule"], d["T"]), meta
+
+
+def validate(dataset: str, sampler: str, steps: int, n: int, eta: float = 0.0) -> Dataset:
+    """Check a request; raise ValueError with a message a user can act on."""
+    spec = check_dataset(dataset)
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    if not 1 <= int(steps) <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
+    if not 1 <= int(n) <= spec.max_batch:
+        raise ValueError(f"batch size must be between 1 and {spec.max_batch} for {dataset} on this machine, got {n}")
+    if not 0.0 <= float(eta) <= 1.0:
+        raise ValueError(f"eta must be between 0 and 1, got {eta}")
+    return spec
+
+
+def sample(dataset: str = "digits", sampler: str = "ddim", steps: int = 50, n: int = 16, seed: int = 0,
+           eta: float = 0.0) -> Iterator[Step]:
+    """Yield every Step of sampling n images from x_T ~ N(0, I) drawn with `seed`; the last Step holds the images."""
+    spec = validate(dataset, sampler, steps, n, eta)
+    denoiser, schedule, _ = load(dataset)
+    gen = torch.Generator().manual_seed(int(seed))
+    x_T = torch.randn(int(n), spec.channels, spec.size, spec.size, generator=gen)
+    x_T = x_T.contiguous(memory_format=torch.channels_last)
+    with torch.inference_mode():
+        yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=float(eta), generator=gen)
+
+
+def images(x: Tensor) -> list[Image.Image]:
+    """A batch in [-1, 1] -> PIL images."""
+    return [to_pil(xi) for xi in x]
+
+
+def run(dataset: str, sampler: str, steps: int, n: int, seed: int, eta: float = 0.0) -> list[Image.Image]:
+    """Sample to completion and return the images."""
+    last = None
+    for last in sample(dataset, sampler, steps, n, seed, eta):
+        pass
+    return images(last.x)
+
+
+def sample_grid(x: Tensor, upscale: int = 1) -> Image.Image:
+    """A square-ish grid of a batch, nearest-neighbour upscaled for display."""
+    return grid(images(x), upscale=upscale)
+
+
+def schedule_curves(dataset: str) -> dict[str, np.ndarray]:
+    """alpha_bar and log SNR of a data set's schedule, for the schedule chart."""
+    spec = check_dataset(dataset)
+    meta = checkpoint.read_meta(spec.name)
+    s = make_schedule(meta["diffusion"]["schedule"], meta["diffusion"]["T"])
+    return {"alpha_bar": s.alpha_bar.numpy(), "log_snr": np.log(s.snr.numpy())}
