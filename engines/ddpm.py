@@ -137,3 +137,18 @@ def schedule_curves(dataset: str) -> dict[str, np.ndarray]:
     meta = checkpoint.read_meta(spec.name)
     s = make_schedule(meta["diffusion"]["schedule"], meta["diffusion"]["T"])
     return {"alpha_bar": s.alpha_bar.numpy(), "log_snr": np.log(s.snr.numpy())}
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines ddpm`."""
+    p.add_argument("--dataset", choices=list(DATASETS), default="digits")
+    p.add_argument("--sampler", choices=list(SAMPLERS), default="ddim")
+    p.add_argument("--steps", type=int, default=50, help=f"sampling steps, 1..{MAX_STEPS}")
+    p.add_argument("--eta", type=float, default=0.0, help="DDIM eta: 0 deterministic, 1 DDPM-like")
+    p.add_argument("--n", type=int, default=16, help="number of images")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cli_main(a) -> list[Image.Image]:
+    """Sample and return the images; the caller writes them as DIR/000.png ... and DIR/grid.png."""
+    return run(a.dataset, a.sampler, a.steps, a.n, a.seed, a.eta)

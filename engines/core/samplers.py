@@ -54,11 +54,26 @@ class Denoiser:
         return x0, eps
 
 
-def timesteps(T: int, steps: int) -> list[int]:
-    """`steps` training timesteps from T-1 down to 0, evenly spaced (respacing, Nichol & Dhariwal 2021, Sec. 4)."""
+def timesteps(T: int, steps: int, schedule: Schedule | None = None) -> list[int]:
+    """`steps` training timesteps from T-1 down to 0 (respacing, Nichol & Dhariwal 2021, Sec. 4).
+
+    Evenly spaced in t; or, given a schedule, evenly spaced in log-SNR lambda_t (the spacing Lu et al. 2022
+    recommend for DPM-Solver at low resolution); steps that would repeat are moved apart by one.
+    """
     if not 1 <= steps <= T:
         raise ValueError(f"steps must be between 1 and {T}, got {steps}")
-    return [int(t) for t in np.unique(np.round(np.linspace(0, T - 1, steps)).astype(int))[::-1]]
+    if schedule is None or steps < 3:
+        return [int(t) for t in np.unique(np.round(np.linspace(0, T - 1, steps)).astype(int))[::-1]]
+    lam = np.log(schedule.snr.numpy())  # decreasing in t
+    t_of_lam = np.interp(np.linspace(lam[-1], lam[0], steps), lam[::-1], np.arange(T)[::-1])
+    t = np.round(t_of_lam[::-1]).astype(int)  # ascending, 0 .. T-1, with repeats where lambda is steep
+    t[0] = 0
+    for k in range(1, steps):  # make strictly increasing from the clean end ...
+        t[k] = max(t[k], t[k - 1] + 1)
+    t[-1] = T - 1
+    for k in range(steps - 2, -1, -1):  # ... and fit under T-1 from the noisy end
+        t[k] = min(t[k], t[k + 1] - 1)
+    return [int(v) for v in t[::-1]]
 
 
 def _alpha_bars(schedule: Schedule, ts: list[int], x: Tensor) -> tuple[list[Tensor], list[Tensor]]:
@@ -159,9 +174,9 @@ def dpmpp_2m(
 
     lambda = log(alpha/sigma), h = lambda_next - lambda_t, r = h_prev / h,
     D = (1 + 1/(2r)) x0_t - 1/(2r) x0_prev, x_next = (sigma_next/sigma_t) x - alpha_next (e^{-h} - 1) D.
-    The first step and the last (to sigma = 0) are first order.
+    The first step and the last (to sigma = 0) are first order; steps are spaced evenly in lambda.
     """
-    ts = timesteps(schedule.T, steps)
+    ts = timesteps(schedule.T, steps, schedule)
     cur, nxt = _alpha_bars(schedule, ts, x_T)
     x = x_T
     x0_prev, h_prev = None, None

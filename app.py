@@ -1,0 +1,49 @@
+"""The diffusion playground: one Gradio app, one tab per paper (also the Hugging Face Spaces entry point).
+
+`python app.py` serves on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860).
+"""
+from __future__ import annotations
+
+import importlib
+import os
+
+import gradio as gr
+import torch
+
+from playground.registry import TABS
+
+TITLE = "The diffusion playground"
+INTRO = (
+    "# The diffusion playground\n"
+    "Landmark diffusion papers, each a small faithful version trained on two CPU cores, running live. "
+    "Pick a tab, press the button, and watch noise turn into data step by step. "
+    "Every tab's main action is also an API endpoint (see *Use via API* at the bottom) and a command line "
+    "(`python -m engines --help`)."
+)
+
+
+def build_demo() -> gr.Blocks:
+    """One gr.Blocks with a tab per registry entry; models load lazily inside the events."""
+    with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
+        gr.Markdown(INTRO)
+        with gr.Tabs():
+            for spec in TABS:
+                with gr.Tab(spec.title, id=spec.id):
+                    importlib.import_module(f"playground.tabs.{spec.module}").build()
+    # One heavy job at a time per slot; a bounded queue so a crowd gets "queue full" rather than a stalled machine.
+    demo.queue(max_size=int(os.getenv("PLAYGROUND_QUEUE", "20")), default_concurrency_limit=2)
+    return demo
+
+
+def main() -> None:
+    torch.set_num_threads(int(os.getenv("CPU_CORES", os.cpu_count() or 2)))
+    demo = build_demo()
+    demo.launch(
+        server_name=os.getenv("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_port=int(os.getenv("GRADIO_SERVER_PORT", "7860")),
+        theme=gr.themes.Soft(),
+    )
+
+
+if __name__ == "__main__":
+    main()

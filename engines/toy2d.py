@@ -1,0 +1,107 @@
+"""2-D toy diffusion (the Annotated Diffusion tab): an MLP denoiser that carries a cloud of noise onto two moons or a
+swiss roll, and the learned denoising direction on a grid, for drawing as arrows."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from functools import lru_cache
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .core import checkpoint
+from .core.diffusion import diffusion_loss
+from .core.nn import MLPConfig, MLPDenoiser
+from .core.samplers import Denoiser, Step, sample_loop
+from .core.schedules import Schedule, make_schedule
+from .core.train import TrainConfig, Trainer
+
+TOYS = ("moons", "swissroll")
+DIFFUSION = {"schedule": "linear", "T": 1000, "parameterization": "eps", "loss": "l2"}
+NET = MLPConfig(dim=2, hidden=128, layers=3, emb_dim=32)
+TRAIN = TrainConfig(steps=4000, batch_size=512, lr=2e-3, warmup=100, ema_decay=0.995, save_every=1000)
+MAX_POINTS = 5000
+
+
+def check_toy(name: str) -> str:
+    if name not in TOYS:
+        raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(TOYS)}")
+    return name
+
+
+@lru_cache(maxsize=4)
+def _standardiser(name: str) -> tuple[np.ndarray, np.ndarray]:
+    raw = _raw(name, 20000, 12345)
+    return raw.mean(0), raw.std(0).mean() * np.ones(2)
+
+
+def _raw(name: str, n: int, seed: int) -> np.ndarray:
+    from sklearn.datasets import make_moons, make_swiss_roll
+
+    if name == "moons":
+        return make_moons(n, noise=0.05, random_state=seed)[0]
+    x, _ = make_swiss_roll(n, noise=0.3, random_state=seed)
+    return x[:, [0, 2]]
+
+
+def data(name: str, n: int = 2000, seed: int = 0) -> np.ndarray:
+    """n points of the toy data set, standardised to zero mean and about unit spread: (n, 2) float32."""
+    check_toy(name)
+    mu, sd = _standardiser(name)
+    return ((_raw(name, n, seed) - mu) / sd).astype(np.float32)
+
+
+def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
+    """A Trainer for the MLP denoiser on a toy set (L_simple, eps-prediction, linear schedule, as in DDPM)."""
+    check_toy(name)
+    cfg = TRAIN if steps is None else TrainConfig(**{**asdict(TRAIN), "steps": steps})
+    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+    pool = torch.from_numpy(data(name, 50000, 0))
+
+    def batch_fn(step: int, gen: torch.Generator) -> Tensor:
+        return pool[torch.randint(0, pool.shape[0], (cfg.batch_size,), generator=gen)]
+
+    def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
+        return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"], None, gen)
+
+    meta = {"arch": "MLPDenoiser", "config": NET.to_dict(), "diffusion": DIFFUSION, "data": {"dataset": name}}
+    return Trainer(MLPDenoiser(NET), loss_fn, batch_fn, cfg, device), meta
+
+
+def load(name: str) -> tuple[Denoiser, Schedule]:
+    """The shipped toy denoiser (no x0 clipping: the data are not bounded to [-1, 1])."""
+    model, meta = checkpoint.load(f"toy-{check_toy(name)}")
+    d = meta["diffusion"]
+    return Denoiser(lambda x, t, c: model(x, t), d["parameterization"], clip=None), make_schedule(d["schedule"], d["T"])
+
+
+def sample(name: str = "moons", sampler: str = "ddpm", steps: int = 50, n: int = 1000, seed: int = 0,
+           eta: float = 0.0) -> Iterator[Step]:
+    """Yield every Step while n points flow from N(0, I) to the data."""
+    if not 1 <= int(n) <= MAX_POINTS:
+        raise ValueError(f"number of points must be between 1 and {MAX_POINTS}, got {n}")
+    denoiser, schedule = load(name)
+    gen = torch.Generator().manual_seed(int(seed))
+    x_T = torch.randn(int(n), 2, generator=gen)
+    with torch.inference_mode():
+        yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=eta, generator=gen)
+
+
+@torch.inference_mode()
+def direction_field(name: str, t: int, extent: float = 3.0, k: int = 15) -> tuple[np.ndarray, np.ndarray]:
+    """On a k x k grid over [-extent, extent]^2: points (k*k, 2) and the denoising direction x0_hat - x_t at step t.
+
+    x0_hat - x_t is proportional to the learned score plus a shrink towards the origin (Tweedie's formula).
+    """
+    denoiser, schedule = load(name)
+    g = np.linspace(-extent, extent, k, dtype=np.float32)
+    pts = torch.from_numpy(np.stack(np.meshgrid(g, g), -1).reshape(-1, 2))
+    x0, _ = denoiser.predict(pts, int(t), schedule.at(torch.tensor([int(t)]))[0])
+    return pts.numpy(), (x0 - pts).numpy()
+
+
+def nearest_data_distance(points: np.ndarray, name: str) -> float:
+    """Mean distance from each point to the nearest point of a dense sample of the data (a sample-quality proxy)."""
+    ref = torch.from_numpy(data(name, 5000, 1))
+    return float(torch.cdist(torch.from_numpy(points).float(), ref).min(1).values.mean())

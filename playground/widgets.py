@@ -1,0 +1,139 @@
+"""Shared UI pieces: the paper card, friendly errors, and the plotly charts that several tabs draw."""
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from typing import Callable, Sequence
+
+import gradio as gr
+import numpy as np
+import plotly.graph_objects as go
+
+from engines.core.checkpoint import MissingWeightsError
+
+HEAVY = "cpu"  # concurrency id shared by every sampling event: one at a time on a 2-core machine
+TRAINING = "train"  # live training gets a slot of its own, so it never blocks sampling
+
+
+def paper_card(title: str, authors: str, link: str, equation: str, headline: str, scaled: str) -> gr.Markdown:
+    """The card atop each tab: the paper, its key equation, its headline number, and what this small version changes."""
+    return gr.Markdown(
+        f"### [{title}]({link})\n*{authors}*\n\n"
+        f"**Key equation.** {equation}\n\n**Headline in the paper.** {headline}\n\n**Here, scaled down.** {scaled}",
+        latex_delimiters=[{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}],
+    )
+
+
+def user_errors(fn: Callable) -> Callable:
+    """Turn the engines' ValueError / missing-weights errors into gr.Error, so the UI shows the message, not a crash."""
+    def convert(e: Exception) -> gr.Error:
+        return gr.Error(str(e), duration=None if isinstance(e, MissingWeightsError) else 10)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def gen(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except (ValueError, FileNotFoundError) as e:
+                raise convert(e) from e
+        return gen
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except (ValueError, FileNotFoundError) as e:
+            raise convert(e) from e
+    return call
+
+
+class Throttle:
+    """True at most every `every` seconds (and always for the first and last call), to keep streaming light."""
+
+    def __init__(self, every: float):
+        self.every, self.last = every, -1e9
+
+    def __call__(self, force: bool = False) -> bool:
+        now = time.perf_counter()
+        if force or now - self.last >= self.every:
+            self.last = now
+            return True
+        return False
+
+
+def _layout(fig: go.Figure, title: str, height: int = 280) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=40, b=40), template="plotly_white",
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def schedule_figure(alpha_bar: np.ndarray, log_snr: np.ndarray, t_mark: int | None = None, title: str = "Noise schedule") -> go.Figure:
+    """alpha_bar_t and log SNR_t against t, with the current step marked."""
+    T = len(alpha_bar)
+    idx = np.unique(np.linspace(0, T - 1, min(T, 250)).astype(int))
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=idx, y=alpha_bar[idx], name="alpha_bar_t", line=dict(color="#3b5bdb")))
+    fig.add_trace(go.Scatter(x=idx, y=log_snr[idx], name="log SNR(t)", yaxis="y2", line=dict(color="#e8590c", dash="dot")))
+    if t_mark is not None:
+        fig.add_vline(x=int(t_mark), line=dict(color="#2b8a3e", width=2))
+        fig.add_trace(go.Scatter(x=[t_mark], y=[alpha_bar[int(t_mark)]], mode="markers", name=f"now: t={int(t_mark)}",
+                                 marker=dict(size=10, color="#2b8a3e")))
+    fig.update_layout(xaxis_title="t", yaxis=dict(title="alpha_bar", range=[0, 1.02]),
+                      yaxis2=dict(title="log SNR", overlaying="y", side="right", showgrid=False))
+    return _layout(fig, title)
+
+
+def curves_figure(curves: dict[str, dict[str, np.ndarray]], key: str, title: str, ytitle: str) -> go.Figure:
+    """One line per named curve (for comparing schedules)."""
+    fig = go.Figure()
+    for name, c in curves.items():
+        y = c[key]
+        fig.add_trace(go.Scatter(x=np.arange(len(y)), y=y, name=name))
+    fig.update_layout(xaxis_title="t", yaxis_title=ytitle)
+    return _layout(fig, title, 300)
+
+
+def loss_figure(losses: Sequence[float], title: str = "Training loss") -> go.Figure:
+    """The loss per step and its running mean."""
+    y = np.asarray(losses, dtype=float)
+    fig = go.Figure()
+    if len(y):
+        k = max(1, len(y) // 20)
+        smooth = np.convolve(y, np.ones(k) / k, mode="valid")
+        fig.add_trace(go.Scatter(y=y, name="loss", line=dict(color="#adb5bd", width=1)))
+        fig.add_trace(go.Scatter(x=np.arange(k - 1, len(y)), y=smooth, name=f"mean of {k}", line=dict(color="#3b5bdb")))
+    fig.update_layout(xaxis_title="step", yaxis_title="loss", yaxis_type="log")
+    return _layout(fig, title)
+
+
+def arrow_segments(points: np.ndarray, vectors: np.ndarray, scale: float) -> tuple[list, list]:
+    """x and y lists (None-separated) drawing an arrow from each point along its vector, with a small head."""
+    xs, ys = [], []
+    for (x, y), (u, v) in zip(points, vectors * scale):
+        ex, ey = x + u, y + v
+        n = np.hypot(u, v) + 1e-9
+        hx, hy = -u / n * 0.12, -v / n * 0.12
+        xs += [x, ex, None, ex, ex + hx - hy * 0.6, None, ex, ex + hx + hy * 0.6, None]
+        ys += [y, ey, None, ey, ey + hy + hx * 0.6, None, ey, ey + hy - hx * 0.6, None]
+    return xs, ys
+
+
+def scatter_figure(points: np.ndarray, x0_hat: np.ndarray | None, field: tuple[np.ndarray, np.ndarray] | None,
+                   data: np.ndarray | None, title: str, extent: float = 3.0) -> go.Figure:
+    """The toy: the data (faint), the current cloud x_t, its predicted x_0, and the denoising direction as arrows."""
+    fig = go.Figure()
+    if data is not None:
+        fig.add_trace(go.Scattergl(x=data[:, 0], y=data[:, 1], mode="markers", name="data",
+                                   marker=dict(size=3, color="#dee2e6")))
+    if field is not None:
+        pts, vec = field
+        xs, ys = arrow_segments(pts, vec, 0.25)
+        fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="x0_hat - x_t", line=dict(color="#f08c00", width=1)))
+    if x0_hat is not None:
+        fig.add_trace(go.Scattergl(x=x0_hat[:, 0], y=x0_hat[:, 1], mode="markers", name="predicted x_0",
+                                   marker=dict(size=3, color="#ff8787", opacity=0.5)))
+    fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers", name="x_t",
+                               marker=dict(size=4, color="#3b5bdb")))
+    fig.update_layout(xaxis=dict(range=[-extent, extent]), yaxis=dict(range=[-extent, extent], scaleanchor="x"))
+    return _layout(fig, title, 460)
