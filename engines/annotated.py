@@ -87,9 +87,10 @@ class LiveUpdate:
 
 
 def live_train(seconds: float = 60.0, loss: str = "huber", schedule: str = "linear", batch_size: int = 64,
-               lr: float = 1e-3, preview_every: float = 15.0, n_preview: int = 16, seed: int = 0) -> Iterator[LiveUpdate]:
-    """Train a tiny DDPM on the digits for `seconds`, yielding the loss curve about twice a second and a grid of
-    DDIM samples every `preview_every` seconds and at the end."""
+               lr: float = 1e-3, preview_every: float = 15.0, n_preview: int = 16, seed: int = 0,
+               max_steps: int | None = None) -> Iterator[LiveUpdate]:
+    """Train a tiny DDPM on the digits for `seconds` (or `max_steps`), yielding the loss curve about twice a second
+    and a grid of DDIM samples every `preview_every` seconds and at the end."""
     if not 1 <= float(seconds) <= MAX_LIVE_SECONDS:
         raise ValueError(f"training time must be between 1 and {MAX_LIVE_SECONDS} seconds, got {seconds}")
     if schedule not in SCHEDULES:
@@ -107,7 +108,7 @@ def live_train(seconds: float = 60.0, loss: str = "huber", schedule: str = "line
     for rec in trainer.steps():
         losses.append(rec.loss)
         now = time.perf_counter()
-        done = now - t0 >= float(seconds)
+        done = now - t0 >= float(seconds) or (max_steps is not None and rec.step >= max_steps)
         preview = None
         if done or now - last_preview >= preview_every:
             preview = preview_samples(trainer.ema.model, sched, n_preview, seed)

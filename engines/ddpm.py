@@ -75,6 +75,7 @@ def make_trainer(dataset: str, steps: int | None = None, device: str = "cpu") ->
 
     meta = {"arch": "UNet2D", "config": net_cfg.to_dict(), "diffusion": DIFFUSION,
             "data": {"dataset": dataset, "size": DATASETS[dataset].size}}
+    torch.manual_seed(cfg.seed)  # the initial weights
     return Trainer(UNet2D(net_cfg), loss_fn, batch_fn(dataset, cfg.batch_size), cfg, device, channels_last=True), meta
 
 

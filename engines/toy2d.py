@@ -66,6 +66,7 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
         return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"], None, gen)
 
     meta = {"arch": "MLPDenoiser", "config": NET.to_dict(), "diffusion": DIFFUSION, "data": {"dataset": name}}
+    torch.manual_seed(cfg.seed)  # the initial weights
     return Trainer(MLPDenoiser(NET), loss_fn, batch_fn, cfg, device), meta
 
 

@@ -48,6 +48,13 @@ def user_errors(fn: Callable) -> Callable:
     return call
 
 
+def upload_path(payload) -> str | None:
+    """The file path inside a raw (preprocess=False) image payload, or the value itself if it is already a path."""
+    if isinstance(payload, dict):
+        return payload.get("path") or payload.get("url")
+    return payload
+
+
 class Throttle:
     """True at most every `every` seconds (and always for the first and last call), to keep streaming light."""
 

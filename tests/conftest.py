@@ -1,10 +1,48 @@
-"""Shared test settings: offline, no analytics, a private Gradio temp folder, the repository on sys.path."""
+"""Shared test settings (offline, no analytics, the repository on sys.path) and the running app."""
 import os
+import socket
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
+           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
+    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
+    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    t0 = time.time()
+    while time.time() - t0 < 60:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        log.seek(0)
+        pytest.fail("the app did not answer within 60 s:\n" + log.read())
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+

@@ -34,9 +34,9 @@ def build(meta: dict) -> nn.Module:
     return cls(cfg_cls.from_dict(meta["config"]))
 
 
-def save(name: str, model: nn.Module, meta: dict, directory: Path | str = WEIGHTS_DIR, half: bool = True) -> Path:
+def save(name: str, model: nn.Module, meta: dict, directory: Path | str | None = None, half: bool = True) -> Path:
     """Write DIR/name.safetensors (fp16 by default) and DIR/name.json; meta must hold 'arch' and 'config'."""
-    directory = Path(directory)
+    directory = Path(directory or WEIGHTS_DIR)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(state, str(directory / f"{name}.safetensors"))
@@ -45,19 +45,19 @@ def save(name: str, model: nn.Module, meta: dict, directory: Path | str = WEIGHT
     return directory / f"{name}.safetensors"
 
 
-def read_meta(name: str, directory: Path | str = WEIGHTS_DIR) -> dict:
+def read_meta(name: str, directory: Path | str | None = None) -> dict:
     """The JSON config of a checkpoint, without loading its weights."""
-    path = Path(directory) / f"{name}.json"
+    path = Path(directory or WEIGHTS_DIR) / f"{name}.json"
     if not path.exists():
         raise MissingWeightsError(name, path)
     return json.loads(path.read_text())
 
 
 @lru_cache(maxsize=16)
-def load(name: str, directory: Path | str = WEIGHTS_DIR, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
+def load(name: str, directory: Path | str | None = None, device: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """(model in eval mode, float32, meta) for the named checkpoint; cached, so each model loads once per process."""
     meta = read_meta(name, directory)
-    weights = Path(directory) / f"{name}.safetensors"
+    weights = Path(directory or WEIGHTS_DIR) / f"{name}.safetensors"
     if not weights.exists():
         raise MissingWeightsError(name, weights)
     model = build(meta)
@@ -66,7 +66,7 @@ def load(name: str, directory: Path | str = WEIGHTS_DIR, device: str = "cpu") ->
     return model.to(device).eval().requires_grad_(False), meta
 
 
-def available(name: str, directory: Path | str = WEIGHTS_DIR) -> bool:
+def available(name: str, directory: Path | str | None = None) -> bool:
     """True when both files of the named checkpoint are present."""
-    d = Path(directory)
+    d = Path(directory or WEIGHTS_DIR)
     return (d / f"{name}.json").exists() and (d / f"{name}.safetensors").exists()

@@ -109,7 +109,7 @@ def fit(
     name: str,
     trainer: Trainer,
     meta: dict,
-    weights_dir: Path | str = checkpoint.WEIGHTS_DIR,
+    weights_dir: Path | str | None = None,
     runs_dir: Path | str = RUNS_DIR,
     resume: bool = True,
     on_save: Callable[[Trainer], dict] | None = None,
@@ -129,7 +129,7 @@ def fit(
         print(f"resumed {name} at step {trainer.step}")
     cfg = trainer.cfg
     t0 = time.time() - elapsed
-    out = checkpoint.WEIGHTS_DIR / f"{name}.safetensors"
+    out = Path(weights_dir or checkpoint.WEIGHTS_DIR) / f"{name}.safetensors"
     with tqdm(total=cfg.steps, initial=trainer.step, desc=f"train {name}", mininterval=5) as bar:
         losses: list[float] = []
         for rec in trainer.steps():

@@ -10,7 +10,8 @@ from engines.core import checkpoint
 from engines.core.nn import UNet2D
 from engines.core.schedules import SCHEDULES
 
-from ..widgets import HEAVY, TRAINING, Throttle, curves_figure, loss_figure, paper_card, scatter_figure, user_errors
+from ..widgets import (HEAVY, TRAINING, Throttle, curves_figure, loss_figure, paper_card, scatter_figure, upload_path,
+                       user_errors)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -24,7 +25,8 @@ def annotated_schedules(T: float):
 
 @user_errors
 def annotated_forward(image, schedule: str, t: float, T: float, seed: float):
-    x_t, strip, ts = annotated.forward_process(image, schedule, int(t), int(T), int(seed))
+    """Runs with preprocess=False, so a file that is not an image reaches the engine and gets its clear message."""
+    x_t, strip, ts = annotated.forward_process(upload_path(image), schedule, int(t), int(T), int(seed))
     return x_t, strip, "strip at t = " + ", ".join(map(str, ts))
 
 
@@ -98,7 +100,7 @@ def build() -> None:
         fwd_outputs = [x_t, strip, ts_text]
         for trig in (t.release, schedule.change, image.change, fseed.change):
             trig(annotated_forward, fwd_inputs, fwd_outputs, api_name="annotated_forward" if trig == t.release else False,
-                 show_progress="hidden")
+                 show_progress="hidden", preprocess=False)
         T.release(lambda v: gr.Slider(maximum=int(v) - 1), T, t, api_visibility="private")
     with gr.Accordion("3 · The network, part by part", open=False):
         net_ds = gr.Radio(list(ddpm.DATASETS), value="digits", label="Shipped DDPM network")
