@@ -39,7 +39,7 @@ DATASETS = {
 DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
 RECIPES: dict[str, tuple[UNetConfig, TrainConfig]] = {
     "digits": (UNetConfig(1, 1, 32, (1, 2, 2), 1, (2,)),
-               TrainConfig(steps=6000, batch_size=128, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)),
+               TrainConfig(steps=2000, batch_size=128, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)),
     "shapes": (UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3)),
                TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)),
 }

@@ -131,16 +131,37 @@ def scatter_figure(points: np.ndarray, x0_hat: np.ndarray | None, field: tuple[n
     """The toy: the data (faint), the current cloud x_t, its predicted x_0, and the denoising direction as arrows."""
     fig = go.Figure()
     if data is not None:
-        fig.add_trace(go.Scattergl(x=data[:, 0], y=data[:, 1], mode="markers", name="data",
+        fig.add_trace(go.Scatter(x=data[:, 0], y=data[:, 1], mode="markers", name="data",
                                    marker=dict(size=3, color="#dee2e6")))
     if field is not None:
         pts, vec = field
         xs, ys = arrow_segments(pts, vec, 0.25)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="x0_hat - x_t", line=dict(color="#f08c00", width=1)))
     if x0_hat is not None:
-        fig.add_trace(go.Scattergl(x=x0_hat[:, 0], y=x0_hat[:, 1], mode="markers", name="predicted x_0",
+        fig.add_trace(go.Scatter(x=x0_hat[:, 0], y=x0_hat[:, 1], mode="markers", name="predicted x_0",
                                    marker=dict(size=3, color="#ff8787", opacity=0.5)))
-    fig.add_trace(go.Scattergl(x=points[:, 0], y=points[:, 1], mode="markers", name="x_t",
+    fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="x_t",
                                marker=dict(size=4, color="#3b5bdb")))
     fig.update_layout(xaxis=dict(range=[-extent, extent]), yaxis=dict(range=[-extent, extent], scaleanchor="x"))
     return _layout(fig, title, 460)
+
+
+def scatter_animation(snapshots: list[tuple[str, np.ndarray]], data: np.ndarray | None, title: str,
+                      extent: float = 3.0) -> go.Figure:
+    """The whole flow as a plotly animation: a play button and a slider over (label, points) snapshots."""
+    last_label, last = snapshots[-1]
+    fig = scatter_figure(last, None, None, data, title, extent)
+    moving = len(fig.data) - 1  # the x_t trace is drawn last
+    fig.frames = [go.Frame(data=[go.Scatter(x=p[:, 0], y=p[:, 1])], traces=[moving], name=label)
+                  for label, p in snapshots]
+    steps = [dict(method="animate", label=label, args=[[label], dict(mode="immediate", frame=dict(duration=0, redraw=True),
+                                                                   transition=dict(duration=0))])
+             for label, _ in snapshots]
+    fig.update_layout(
+        updatemenus=[dict(type="buttons", x=0, y=-0.12, xanchor="left", showactive=False, buttons=[
+            dict(label="Play", method="animate",
+                 args=[None, dict(frame=dict(duration=80, redraw=True), transition=dict(duration=0), fromcurrent=False)])])],
+        sliders=[dict(active=len(steps) - 1, steps=steps, x=0.12, y=-0.05, len=0.88, currentvalue=dict(prefix=""))],
+        height=520,
+    )
+    return fig

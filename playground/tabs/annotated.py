@@ -1,6 +1,7 @@
 """Annotated Diffusion tab: the blog post made interactive, cell by cell."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import gradio as gr
@@ -10,8 +11,8 @@ from engines.core import checkpoint
 from engines.core.nn import UNet2D
 from engines.core.schedules import SCHEDULES
 
-from ..widgets import (HEAVY, TRAINING, Throttle, curves_figure, loss_figure, paper_card, scatter_figure, upload_path,
-                       user_errors)
+from ..widgets import (HEAVY, TRAINING, Throttle, curves_figure, loss_figure, paper_card, scatter_animation, scatter_figure,
+                       upload_path, user_errors)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -41,15 +42,23 @@ def network_table(dataset: str) -> list[list]:
 
 @user_errors
 def annotated_toy(toy: str, sampler: str, steps: float, n: float, seed: float, arrows: bool):
-    """Stream the cloud flowing from noise to the data, with the learned direction field at the current t."""
+    """Stream the cloud flowing from noise to the data (paced, at most ~10 frames a second) with the learned
+    direction field at the current t; finish with an animation that can be replayed and scrubbed."""
     ref = toy2d.data(toy, 1500, 7)
-    throttle = Throttle(0.25)
+    pace = Throttle(0.1)
+    keep_every = max(1, int(steps) // 40)
+    snapshots = []
     for s in toy2d.sample(toy, sampler, int(steps), int(n), int(seed)):
         last = s.index == s.total - 1
-        if throttle(force=s.index == 0 or last):
+        if s.index % keep_every == 0 or last:
+            snapshots.append((f"t={s.t}" if not last else "x_0", s.x.numpy()))
+            while not pace():
+                time.sleep(0.01)
             field = toy2d.direction_field(toy, s.t) if arrows and not last else None
-            title = f"step {s.index + 1}/{s.total} · t = {s.t}" + (" · done" if last else "")
-            yield scatter_figure(s.x.numpy(), None if last else s.x0.numpy(), field, ref, title)
+            title = f"step {s.index + 1}/{s.total} · t = {s.t}"
+            if not last:
+                yield scatter_figure(s.x.numpy(), s.x0.numpy(), field, ref, title)
+    yield scatter_animation(snapshots, ref, f"done: {s.total} steps of {sampler} · press Play or drag the slider")
 
 
 @user_errors
@@ -64,6 +73,7 @@ def annotated_train(seconds: float, loss: str, schedule: str, seed: float):
 
 
 def build() -> None:
+    live_params = annotated.network_parts(UNet2D(annotated.LIVE_NET))[-1][2]
     paper_card(
         "The Annotated Diffusion Model", "Rogge & Rasul · Hugging Face blog, 2022",
         "https://huggingface.co/blog/annotated-diffusion",
@@ -72,8 +82,8 @@ def build() -> None:
         "The post has no benchmark; its observable is the Huber loss falling from 0.46 to about 0.045 after 5 epochs "
         "on Fashion-MNIST (the method's headline is DDPM's CIFAR-10 FID 3.17).",
         "Each cell of the post is live: schedules, the forward process on your image, the U-Net's parts, a 2-D toy "
-        "whose whole point cloud you can watch flow, and a 16x16 digits model (40k parameters, T = 200) trained "
-        "here in about a minute instead of 5 epochs of Fashion-MNIST.",
+        f"whose whole point cloud you can watch flow, and a 16x16 digits model ({live_params / 1e3:.0f}k parameters, "
+        "T = 200) trained here in about a minute instead of 5 epochs of Fashion-MNIST.",
     )
     with gr.Accordion("1 · Noise schedules", open=True):
         T = gr.Slider(10, annotated.MAX_T, value=1000, step=10, label="T (diffusion steps)")
@@ -121,7 +131,7 @@ def build() -> None:
         toy_run.click(annotated_toy, [toy, toy_sampler, toy_steps, toy_n, toy_seed, arrows], toy_plot,
                       api_name="annotated_toy", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
     with gr.Accordion("5 · Train it live", open=True):
-        gr.Markdown("A fresh 40k-parameter U-Net learns the digits with the post's recipe (eps-prediction, Huber "
+        gr.Markdown(f"A fresh {live_params / 1e3:.0f}k-parameter U-Net learns the digits with the post's recipe (eps-prediction, Huber "
                     "loss, Adam 1e-3, T = 200). Samples (DDIM, 20 steps, same seed) refresh every 15 s.")
         with gr.Row():
             with gr.Column(scale=1, min_width=240):

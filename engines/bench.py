@@ -1,0 +1,92 @@
+"""`python -m engines.bench`: the speed table (markdown) of every engine on this machine; not a timed test.
+
+Each row is the median of several runs after a warm-up; the streaming row starts the app and measures, through
+gradio_client, the time from submitting a request to receiving its first streamed frame.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from typing import Callable
+
+import torch
+
+
+def timed(fn: Callable[[], object], repeats: int = 3) -> float:
+    """Median wall time of fn() over `repeats` runs, after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def drain(gen) -> None:
+    for _ in gen:
+        pass
+
+
+def first_frame_latency(repeats: int = 3) -> tuple[float, float]:
+    """(cold, warm) seconds from submitting /ddpm_sample to its first streamed update, app in this process."""
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    from gradio_client import Client
+
+    from app import build_demo
+
+    demo = build_demo()
+    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    try:
+        client = Client(url, verbose=False)
+        lat = []
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            job = client.submit("digits", "DDIM", 50, 0.0, 0, 64, api_name="/ddpm_sample")
+            while not job.outputs() and not job.done():
+                time.sleep(0.005)
+            lat.append(time.perf_counter() - t0)
+            job.result()
+        return lat[0], statistics.median(lat[1:])
+    finally:
+        demo.close()
+
+
+def rows(include_app: bool = True) -> list[tuple[str, str, float]]:
+    """(what, target, seconds) for each benchmark."""
+    from . import annotated, ddpm, toy2d
+
+    out = [
+        ("DDPM digits: 64 images, DDIM 50 steps", "< 3 s", timed(lambda: drain(ddpm.sample("digits", "ddim", 50, 64, 0)))),
+        ("DDPM digits: 64 images, DPM-Solver++ 20 steps", "", timed(lambda: drain(ddpm.sample("digits", "dpm++", 20, 64, 0)))),
+        ("DDPM digits: 64 images, DDPM ancestral 1000 steps", "", timed(lambda: drain(ddpm.sample("digits", "ddpm", 1000, 64, 0)), 1)),
+        ("DDPM shapes: 16 images 32x32, DDIM 50 steps", "< 5 s", timed(lambda: drain(ddpm.sample("shapes", "ddim", 50, 16, 0)))),
+        ("Annotated toy: 1,000 points, DDPM 60 steps", "", timed(lambda: drain(toy2d.sample("moons", "ddpm", 60, 1000, 0)))),
+        ("Annotated live training: 100 steps (batch 64)", "", timed(lambda: drain(annotated.live_train(600, max_steps=100, preview_every=1e9)), 1)),
+    ]
+    if include_app:
+        cold, warm = first_frame_latency()
+        out += [("App: first streamed frame of /ddpm_sample, first request (loads the model)", "< 1 s", cold),
+                ("App: first streamed frame of /ddpm_sample, later requests", "< 1 s", warm)]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(prog="python -m engines.bench", description=__doc__)
+    p.add_argument("--threads", type=int, default=int(os.getenv("CPU_CORES", "2")),
+                   help="torch threads (default 2, the size of a free Hugging Face Space)")
+    p.add_argument("--no-app", action="store_true", help="skip the streaming-latency row")
+    a = p.parse_args(argv)
+    torch.set_num_threads(a.threads)
+    print(f"torch {torch.__version__}, {a.threads} threads, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} CPUs visible\n")
+    print("| benchmark | target | measured |\n|---|---|---|")
+    for what, target, sec in rows(not a.no_app):
+        print(f"| {what} | {target} | {sec:.2f} s |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
