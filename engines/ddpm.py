@@ -12,10 +12,10 @@ from torch import Tensor
 from .core import checkpoint
 from .core.diffusion import diffusion_loss
 from .core.nn import UNet2D, UNetConfig
-from .core.samplers import SAMPLERS, Denoiser, Step, sample_loop
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
-from .images import grid, to_pil
+from .images import to_pil
 
 MAX_STEPS = 1000
 
@@ -121,15 +121,7 @@ def images(x: Tensor) -> list[Image.Image]:
 
 def run(dataset: str, sampler: str, steps: int, n: int, seed: int, eta: float = 0.0) -> list[Image.Image]:
     """Sample to completion and return the images."""
-    last = None
-    for last in sample(dataset, sampler, steps, n, seed, eta):
-        pass
-    return images(last.x)
-
-
-def sample_grid(x: Tensor, upscale: int = 1) -> Image.Image:
-    """A square-ish grid of a batch, nearest-neighbour upscaled for display."""
-    return grid(images(x), upscale=upscale)
+    return images(final(sample(dataset, sampler, steps, n, seed, eta)).x)
 
 
 def schedule_curves(dataset: str) -> dict[str, np.ndarray]:

@@ -44,6 +44,11 @@ def grid(imgs: list[Image.Image], cols: int | None = None, upscale: int = 1, pad
     return out
 
 
+def batch_grid(x: Tensor, upscale: int = 1, cols: int | None = None) -> Image.Image:
+    """A batch (B, C, H, W) in [-1, 1] as one grid image."""
+    return grid([to_pil(xi) for xi in x], cols=cols, upscale=upscale)
+
+
 def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 80, hold_last_ms: int = 1200) -> Path:
     """Write an animated GIF that loops, holding the last frame a little longer."""
     path = Path(path)

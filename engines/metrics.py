@@ -4,7 +4,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import torch
 from torch import Tensor
 
 from .data.digits import load_digits_tensor, to_8x8

@@ -15,6 +15,10 @@ from .core.train import fit
 MODELS = {
     "ddpm-digits": "DDPM on scikit-learn's digits, 16x16",
     "ddpm-shapes": "DDPM on the shapes world, 32x32",
+    "guided-shapes": "class-conditional UNet on the shapes world, 32x32, label dropped 20% (Guidance tab)",
+    "classifier-shapes": "noise-aware classifier of the 36 shapes classes (Guidance tab)",
+    "sr3-photos": "SR3 4x super-resolution on crops of the bundled photos (SR3 tab)",
+    "palette-photos": "Palette multi-task (colorization, inpainting, uncropping, JPEG) on 64x64 photo crops",
     "toy-moons": "MLP denoiser on scikit-learn's two moons (Annotated tab)",
     "toy-swissroll": "MLP denoiser on a 2-D swiss roll (Annotated tab)",
 }
@@ -29,6 +33,18 @@ def make(name: str, steps: int | None, device: str):
         from . import toy2d
 
         return toy2d.make_trainer(name.removeprefix("toy-"), steps, device)
+    if name == "palette-photos":
+        from . import palette
+
+        return palette.make_trainer(steps, device)
+    if name == "sr3-photos":
+        from . import sr3
+
+        return sr3.make_trainer(steps, device)
+    if name in ("guided-shapes", "classifier-shapes"):
+        from . import guidance
+
+        return guidance.make_trainer(name, steps, device)
     raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
 
 

@@ -20,12 +20,12 @@ def test_schedule_curves_cover_every_schedule():
 def test_forward_process_takes_any_image(mode, size):
     img = Image.new(mode, size)
     x_t, strip, ts = annotated.forward_process(img, "cosine", 10, 1000)
-    assert x_t.size == (64, 64) and strip.size[0] > 5 * 64 and ts[0] == 0 and ts[-1] == 999
+    assert x_t.size == (128, 128) and strip.size[0] > 5 * 128 and ts[0] == 0 and ts[-1] == 999
 
 
 def test_forward_process_destroys_signal_as_t_grows(tmp_path):
     img = Image.open("examples/astronaut.png")
-    ref = np.asarray(img.resize((64, 64)), dtype=float)
+    ref = np.asarray(img.resize((128, 128)), dtype=float)
     corr = []
     for t in (0, 300, 999):
         x_t, _, _ = annotated.forward_process(img, "linear", t, 1000)

@@ -2,9 +2,8 @@
 import os
 
 import pytest
-from gradio_client import Client, handle_file
-
 from conftest import ROOT
+from gradio_client import Client, handle_file
 
 API_NAMES = {"/ddpm_sample", "/annotated_forward", "/annotated_train", "/annotated_toy", "/annotated_schedules"}
 

@@ -140,3 +140,33 @@ def diffusion_loss(
     per_example = elementwise_loss(pred, target_for(parameterization, x0, eps, ab), loss)
     w = min_snr_weight(ab / (1 - ab), parameterization, min_snr_gamma)
     return (w * per_example).mean()
+
+
+def noise_level_loss(
+    net: Callable[..., Tensor],
+    x0: Tensor,
+    schedule: Schedule,
+    loss: str = "l1",
+    generator: torch.Generator | None = None,
+    mask: Tensor | None = None,
+    **cond,
+) -> Tensor:
+    """SR3 (Saharia et al. 2021, Sec. 2.4) / WaveGrad: condition on a continuous noise level, not on t.
+
+    t ~ U{0..T-1}, gamma ~ U(sqrt(alpha_bar_t), sqrt(alpha_bar_{t-1})) (alpha_bar_{-1} = 1),
+    x = gamma x_0 + sqrt(1 - gamma^2) eps; regress eps from net(x, gamma, **cond).
+    With a mask (1 = to generate), Palette's variant: the known region of x is x_0 itself and only the masked
+    region's eps is scored, L(m * eps, m * eps_hat).
+    """
+    B = x0.shape[0]
+    sqrt_ab = torch.cat([torch.ones(1), schedule.alpha_bar.float().sqrt()])  # index t+1 -> sqrt(alpha_bar_t)
+    t = torch.randint(0, schedule.T, (B,), generator=generator)
+    u = torch.rand(B, generator=generator)
+    gamma = (sqrt_ab[t + 1] + u * (sqrt_ab[t] - sqrt_ab[t + 1])).to(x0.device)
+    eps = torch.randn(x0.shape, generator=generator).to(x0.device)
+    g = bcast(gamma, x0)
+    x = g * x0 + (1 - g**2).sqrt() * eps
+    if mask is None:
+        return elementwise_loss(net(x, gamma, **cond), eps, loss).mean()
+    x = x * mask + x0 * (1 - mask)
+    return elementwise_loss(net(x, gamma, **cond) * mask, eps * mask, loss).mean()

@@ -11,8 +11,8 @@ SCHEDULES = ("linear", "cosine", "sigmoid", "scaled_linear")
 
 
 def linear_betas(T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> Tensor:
-    """DDPM (Ho et al. 2020, Sec. 4): beta_t linear from 1e-4 to 0.02 over T=1000 steps."""
-    return torch.linspace(beta_start, beta_end, T, dtype=torch.float64) * (1000.0 / T)
+    """DDPM (Ho et al. 2020, Sec. 4): beta_t linear from 1e-4 to 0.02 over T=1000 steps (SR3: 1e-6 to 1e-2, T=2000)."""
+    return torch.linspace(beta_start, beta_end, T, dtype=torch.float64)
 
 
 def scaled_linear_betas(T: int, beta_start: float = 0.00085, beta_end: float = 0.012) -> Tensor:
@@ -36,11 +36,11 @@ def sigmoid_betas(T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> T
 _BETAS = {"linear": linear_betas, "cosine": cosine_betas, "sigmoid": sigmoid_betas, "scaled_linear": scaled_linear_betas}
 
 
-def betas_for(name: str, T: int = 1000) -> Tensor:
-    """beta_1..beta_T of the named schedule, float64."""
+def betas_for(name: str, T: int = 1000, **kw: float) -> Tensor:
+    """beta_1..beta_T of the named schedule, float64; kw overrides its constants (beta_start, beta_end, s)."""
     if name not in _BETAS:
         raise ValueError(f"unknown schedule {name!r}; choose one of {', '.join(SCHEDULES)}")
-    return _BETAS[name](T)
+    return _BETAS[name](T, **kw)
 
 
 def log_snr_linear(t: Tensor) -> Tensor:
@@ -84,6 +84,6 @@ class Schedule:
         return self.alpha_bar.to(torch.float32)[t.long().cpu()].to(t.device)
 
 
-def make_schedule(name: str = "linear", T: int = 1000) -> Schedule:
-    """The named schedule with T steps."""
-    return Schedule(name, torch.cumprod(1 - betas_for(name, T), dim=0))
+def make_schedule(name: str = "linear", T: int = 1000, **kw: float) -> Schedule:
+    """The named schedule with T steps (kw: its constants, for example beta_start / beta_end of 'linear')."""
+    return Schedule(name, torch.cumprod(1 - betas_for(name, T, **kw), dim=0))

@@ -56,6 +56,15 @@ LossFn = Callable[[nn.Module, Any, torch.Generator], Tensor]
 BatchFn = Callable[[int, torch.Generator], Any]
 
 
+def _channels_last(batch: Any) -> Any:
+    """4-D tensors of a batch (a tensor, or a tuple / list of them) in channels-last memory format."""
+    if isinstance(batch, Tensor):
+        return batch.contiguous(memory_format=torch.channels_last) if batch.dim() == 4 else batch
+    if isinstance(batch, (tuple, list)):
+        return type(batch)(_channels_last(b) for b in batch)
+    return batch
+
+
 class Trainer:
     """Holds model, EMA, optimiser and RNG; `steps()` yields a TrainStep after every optimiser step."""
 
@@ -80,8 +89,8 @@ class Trainer:
             for g in self.opt.param_groups:
                 g["lr"] = lr
             batch = self.batch_fn(self.step, self.gen)
-            if self.channels_last and isinstance(batch, Tensor) and batch.dim() == 4:
-                batch = batch.contiguous(memory_format=torch.channels_last)
+            if self.channels_last:
+                batch = _channels_last(batch)
             loss = self.loss_fn(self.model, batch, self.gen)
             self.opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -5,14 +5,25 @@ import time
 from pathlib import Path
 
 import gradio as gr
+from PIL import Image
 
 from engines import annotated, ddpm, toy2d
 from engines.core import checkpoint
 from engines.core.nn import UNet2D
 from engines.core.schedules import SCHEDULES
 
-from ..widgets import (HEAVY, TRAINING, Throttle, curves_figure, loss_figure, paper_card, scatter_animation, scatter_figure,
-                       upload_path, user_errors)
+from ..widgets import (
+    HEAVY,
+    TRAINING,
+    Throttle,
+    curves_figure,
+    loss_figure,
+    paper_card,
+    scatter_animation,
+    scatter_figure,
+    upload_path,
+    user_errors,
+)
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -28,7 +39,8 @@ def annotated_schedules(T: float):
 def annotated_forward(image, schedule: str, t: float, T: float, seed: float):
     """Runs with preprocess=False, so a file that is not an image reaches the engine and gets its clear message."""
     x_t, strip, ts = annotated.forward_process(upload_path(image), schedule, int(t), int(T), int(seed))
-    return x_t, strip, "strip at t = " + ", ".join(map(str, ts))
+    big = x_t.resize((2 * x_t.width, 2 * x_t.height), Image.Resampling.NEAREST)  # show the noise pixel by pixel
+    return big, strip, "strip at t = " + ", ".join(map(str, ts))
 
 
 def network_table(dataset: str) -> list[list]:
@@ -83,7 +95,7 @@ def build() -> None:
         "on Fashion-MNIST (the method's headline is DDPM's CIFAR-10 FID 3.17).",
         "Each cell of the post is live: schedules, the forward process on your image, the U-Net's parts, a 2-D toy "
         f"whose whole point cloud you can watch flow, and a 16x16 digits model ({live_params / 1e3:.0f}k parameters, "
-        "T = 200) trained here in about a minute instead of 5 epochs of Fashion-MNIST.",
+        "T = 1000) trained here in about a minute instead of 5 epochs of Fashion-MNIST.",
     )
     with gr.Accordion("1 · Noise schedules", open=True):
         T = gr.Slider(10, annotated.MAX_T, value=1000, step=10, label="T (diffusion steps)")
@@ -101,16 +113,16 @@ def build() -> None:
                 fseed = gr.Number(0, precision=0, label="Noise seed", minimum=0)
             with gr.Column():
                 first = annotated_forward(str(EXAMPLES / "astronaut.png"), "linear", 250, 1000, 0)
-                x_t = gr.Image(first[0], label="x_t", type="pil", format="png", height=240)
+                x_t = gr.Image(first[0], label="x_t", type="pil", format="png", height=256)
                 strip = gr.Image(first[1], label="x_t at several t", type="pil", format="png")
                 ts_text = gr.Markdown(first[2])
         gr.Examples([[str(EXAMPLES / f)] for f in ("astronaut.png", "chelsea.png", "coffee.png", "shapes_scene.png")],
                     [image], label="Example images")
         fwd_inputs = [image, schedule, t, T, fseed]
         fwd_outputs = [x_t, strip, ts_text]
-        for trig in (t.release, schedule.change, image.change, fseed.change):
-            trig(annotated_forward, fwd_inputs, fwd_outputs, api_name="annotated_forward" if trig == t.release else False,
-                 show_progress="hidden", preprocess=False)
+        for trig in (t.change, schedule.change, image.change, fseed.change):  # cheap: follows the slider as it moves
+            trig(annotated_forward, fwd_inputs, fwd_outputs, api_name="annotated_forward" if trig == t.change else False,
+                 show_progress="hidden", preprocess=False, trigger_mode="always_last")
         T.release(lambda v: gr.Slider(maximum=int(v) - 1), T, t, api_visibility="private")
     with gr.Accordion("3 · The network, part by part", open=False):
         net_ds = gr.Radio(list(ddpm.DATASETS), value="digits", label="Shipped DDPM network")
@@ -132,7 +144,7 @@ def build() -> None:
                       api_name="annotated_toy", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
     with gr.Accordion("5 · Train it live", open=True):
         gr.Markdown(f"A fresh {live_params / 1e3:.0f}k-parameter U-Net learns the digits with the post's recipe (eps-prediction, Huber "
-                    "loss, Adam 1e-3, T = 200). Samples (DDIM, 20 steps, same seed) refresh every 15 s.")
+                    "loss, Adam 1e-3, T = 1000). Samples (DDIM, 20 steps, same seed) refresh every 15 s.")
         with gr.Row():
             with gr.Column(scale=1, min_width=240):
                 seconds = gr.Slider(5, annotated.MAX_LIVE_SECONDS, value=60, step=5, label="Seconds of training")

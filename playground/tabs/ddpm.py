@@ -6,8 +6,7 @@ import tempfile
 import gradio as gr
 
 from engines import ddpm
-from engines.core.samplers import SAMPLERS
-from engines.images import grid, save_gif, to_pil
+from engines.images import batch_grid, grid, save_gif, to_pil
 
 from ..widgets import HEAVY, Throttle, paper_card, schedule_figure, user_errors
 
@@ -29,28 +28,25 @@ def ddpm_sample(dataset: str, sampler: str, steps: float, eta: float, seed: floa
     curves = ddpm.schedule_curves(dataset)
     up = _upscale(dataset)
     throttle = Throttle(0.2)
-    frames, strip = [], []
+    gif_frames, strip = [], []
     gif_every = max(1, steps // MAX_GIF_FRAMES)
+    strip_every = max(1, steps // STRIP_LEN)
     for s in ddpm.sample(dataset, sampler, steps, n, seed, eta):
         last = s.index == s.total - 1
-        strip_pick = s.index % max(1, s.total // STRIP_LEN) == 0 or last
-        if strip_pick:
+        if s.index % strip_every == 0 or last:
             strip.append(to_pil(s.x[0]))
-        x_grid = None
         if s.index % gif_every == 0 or last:
-            x_grid = ddpm.sample_grid(s.x, up)
-            frames.append(x_grid)
+            gif_frames.append(batch_grid(s.x, up // 2))
         if throttle(force=s.index == 0 or last):
-            if x_grid is None:
-                x_grid = ddpm.sample_grid(s.x, up)
+            chart = schedule_figure(curves["alpha_bar"], curves["log_snr"], s.t)
             status = f"step {s.index + 1}/{s.total} · t = {s.t} · {sampler}"
+            x_t, x0 = batch_grid(s.x, up), batch_grid(s.x0, up)
             if not last:
-                yield (x_grid, ddpm.sample_grid(s.x0, up), schedule_figure(curves["alpha_bar"], curves["log_snr"], s.t),
-                       status, gr.skip(), gr.skip(), gr.skip())
-    gif = save_gif(frames, tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name, duration_ms=max(40, 3000 // len(frames)))
-    strip_img = grid(strip, cols=len(strip), upscale=4 if dataset == "digits" else 3, pad=2)
-    yield (x_grid, ddpm.sample_grid(s.x0, up), schedule_figure(curves["alpha_bar"], curves["log_snr"], s.t),
-           f"done: {n} samples, {s.total} steps of {sampler}", ddpm.sample_grid(s.x, up), strip_img, str(gif))
+                yield x_t, x0, chart, status, gr.skip(), gr.skip(), gr.skip()
+    gif = save_gif(gif_frames, tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name,
+                   duration_ms=max(40, 3000 // len(gif_frames)))
+    strip_img = grid(strip, cols=len(strip), upscale=6 if dataset == "digits" else 3, pad=2)
+    yield x_t, x0, chart, f"done: {n} samples, {s.total} steps of {sampler}", x_t, strip_img, str(gif)
 
 
 def build() -> None:

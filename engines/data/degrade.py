@@ -1,0 +1,116 @@
+"""Palette's four corruptions of a clean image (Saharia et al. 2022, Sec. 4): greyscale, free-form and box holes,
+a missing side (uncropping) and JPEG compression; masks are 1 where pixels are missing."""
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from torch import Tensor
+
+TASKS = ("colorization", "inpainting", "uncropping", "jpeg")
+SIDES = ("left", "right", "top", "bottom")
+LUMA = torch.tensor([0.299, 0.587, 0.114])  # ITU-R BT.601
+
+
+def grayscale(x: Tensor) -> Tensor:
+    """(B, 3, H, W) -> luminance repeated on 3 channels, same range."""
+    y = (x * LUMA.to(x)[None, :, None, None]).sum(1, keepdim=True)
+    return y.expand_as(x).contiguous()
+
+
+def jpeg(x: Tensor, quality: int) -> Tensor:
+    """Each image of a batch in [-1, 1] compressed and decoded with JPEG at `quality` (Pillow)."""
+    out = []
+    for xi in x:
+        a = ((xi.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, "JPEG", quality=int(quality))
+        b = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=np.float32)
+        out.append(torch.from_numpy(b).permute(2, 0, 1) / 127.5 - 1)
+    return torch.stack(out).to(x)
+
+
+def side_mask(size: int, side: str, fraction: float = 0.5) -> Tensor:
+    """Uncropping: the `side` part of the image (a `fraction` of it) is missing: (1, size, size)."""
+    m = torch.zeros(1, size, size)
+    k = int(round(size * fraction))
+    if side == "left":
+        m[..., :, :k] = 1
+    elif side == "right":
+        m[..., :, size - k:] = 1
+    elif side == "top":
+        m[..., :k, :] = 1
+    elif side == "bottom":
+        m[..., size - k:, :] = 1
+    else:
+        raise ValueError(f"unknown side {side!r}; choose one of {', '.join(SIDES)}")
+    return m
+
+
+def box_mask(size: int, rng: np.random.Generator, lo: float = 0.25, hi: float = 0.5) -> Tensor:
+    """A random rectangle covering lo..hi of each side (Palette's 'center'/bbox masks)."""
+    h, w = (rng.uniform(lo, hi, 2) * size).astype(int)
+    y, x = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
+    m = torch.zeros(1, size, size)
+    m[..., y:y + h, x:x + w] = 1
+    return m
+
+
+def brush_mask(size: int, rng: np.random.Generator, strokes: int = 3) -> Tensor:
+    """Free-form brush strokes (Palette's irregular masks, after Yu et al. 2019)."""
+    img = Image.new("L", (size, size), 0)
+    d = ImageDraw.Draw(img)
+    for _ in range(int(rng.integers(1, strokes + 1))):
+        x, y = rng.uniform(0, size, 2)
+        width = int(rng.uniform(0.06, 0.14) * size) + 1
+        for _ in range(int(rng.integers(3, 7))):
+            a, r = rng.uniform(0, 2 * np.pi), rng.uniform(0.1, 0.3) * size
+            nx, ny = np.clip(x + r * np.cos(a), 0, size - 1), np.clip(y + r * np.sin(a), 0, size - 1)
+            d.line([(x, y), (nx, ny)], fill=255, width=width)
+            d.ellipse([nx - width / 2, ny - width / 2, nx + width / 2, ny + width / 2], fill=255)
+            x, y = nx, ny
+    return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)[None].round()
+
+
+def corrupt(x0: Tensor, task: str, mask: Tensor | None = None, quality: int = 15,
+            gen: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+    """Palette's conditioning image for a task, and the mask of pixels to generate (ones for whole-image tasks).
+
+    inpainting / uncropping: y_cond = x0 (1 - m) + m z, the hole filled with Gaussian noise (Palette's dataset code).
+    """
+    B, _, H, W = x0.shape
+    if task == "colorization":
+        return grayscale(x0), torch.ones(B, 1, H, W)
+    if task == "jpeg":
+        return jpeg(x0, quality), torch.ones(B, 1, H, W)
+    if task in ("inpainting", "uncropping"):
+        if mask is None:
+            raise ValueError(f"{task} needs a mask")
+        m = mask.expand(B, 1, H, W).to(x0)
+        z = torch.randn(x0.shape, generator=gen).to(x0)
+        return x0 * (1 - m) + m * z, m
+    raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+
+
+def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """For a batch of clean crops: each example gets a random task (and mask / JPEG quality); returns (cond, mask)."""
+    B, _, H, W = x0.shape
+    rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen)))
+    conds, masks = [], []
+    for i in range(B):
+        task = TASKS[int(rng.integers(len(TASKS)))]
+        xi = x0[i:i + 1]
+        if task == "inpainting":
+            m = box_mask(H, rng) if rng.random() < 0.5 else brush_mask(H, rng)
+            if rng.random() < 0.3:
+                m = torch.maximum(m, brush_mask(H, rng))
+        elif task == "uncropping":
+            m = side_mask(H, SIDES[int(rng.integers(4))], float(rng.uniform(0.25, 0.5)))
+        else:
+            m = None
+        c, mm = corrupt(xi, task, m, int(rng.integers(5, 31)), gen)
+        conds.append(c)
+        masks.append(mm)
+    return torch.cat(conds), torch.cat(masks)

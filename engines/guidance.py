@@ -1,0 +1,201 @@
+"""Guidance (Dhariwal & Nichol 2021; Ho & Salimans 2022): a class-conditional shapes model steered by its own
+unconditional prediction (classifier-free) or by a noise-aware classifier's gradient (classifier guidance)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .core import checkpoint
+from .core.diffusion import diffusion_loss, q_sample
+from .core.guidance import classifier_free, classifier_guidance
+from .core.nn import ClassifierConfig, NoisyClassifier, UNet2D, UNetConfig
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
+from .core.schedules import Schedule, make_schedule
+from .core.train import TrainConfig, Trainer
+from .data import shapes
+from .data.judge import judge
+from .images import to_pil
+
+MODEL, CLASSIFIER = "guided-shapes", "classifier-shapes"
+METHODS = ("cfg", "classifier", "none")
+NUM_CLASSES = len(shapes.CLASSES)  # 36: one per (colour, shape); index 36 is the null label
+SIZE = 32
+MAX_BATCH = 64
+MAX_SCALE = 30.0
+P_UNCOND = 0.2  # Ho & Salimans 2022 use 0.1 or 0.2
+DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
+NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), num_classes=NUM_CLASSES)
+NET_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
+CLS = ClassifierConfig(3, 32, (1, 2, 2, 2), 1, (2, 3), NUM_CLASSES)
+CLS_TRAIN = TrainConfig(steps=3000, batch_size=128, lr=1e-3, warmup=100, weight_decay=0.05, ema_decay=0.995,
+                        save_every=250)
+
+
+def class_index(label: str) -> int:
+    """'red circle' -> its class index; ValueError naming the choices for anything else."""
+    key = " ".join(str(label).lower().split())
+    if key not in shapes.CLASSES:
+        raise ValueError(f"unknown class {label!r}; a class is '<colour> <shape>' with colour one of "
+                         f"{', '.join(shapes.COLOURS)} and shape one of {', '.join(shapes.SHAPES)}")
+    return shapes.CLASSES.index(key)
+
+
+def labelled_batches(batch_size: int, n: int = 20000, seed: int = 1):
+    """Batches of single-object scenes and their class labels: fn(step, gen) -> ((B, 3, 32, 32), (B,))."""
+    images, scenes = shapes.dataset(n, SIZE, seed, p_two=0.0)
+    labels = torch.tensor([sc.label for sc in scenes])
+
+    def fn(step: int, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+        idx = torch.randint(0, n, (batch_size,), generator=gen)
+        return images[idx].float() / 127.5 - 1, labels[idx]
+
+    return fn
+
+
+def _with_steps(cfg: TrainConfig, steps: int | None) -> TrainConfig:
+    return cfg if steps is None else TrainConfig(**{**asdict(cfg), "steps": steps})
+
+
+def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
+    """Trainer + checkpoint meta for the class-conditional UNet (label dropped to null with p_uncond) or the classifier."""
+    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+    if name == MODEL:
+        cfg = _with_steps(NET_TRAIN, steps)
+
+        def loss_fn(model, batch, gen):
+            x0, y = batch
+            drop = torch.rand(y.shape[0], generator=gen) < P_UNCOND
+            y = torch.where(drop, torch.full_like(y, NUM_CLASSES), y)
+            return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"],
+                                  DIFFUSION["min_snr_gamma"], gen, y=y.to(device))
+
+        torch.manual_seed(cfg.seed)
+        meta = {"arch": "UNet2D", "config": NET.to_dict(), "diffusion": DIFFUSION, "p_uncond": P_UNCOND,
+                "classes": list(shapes.CLASSES)}
+        return Trainer(UNet2D(NET), loss_fn, labelled_batches(cfg.batch_size), cfg, device, channels_last=True), meta
+    if name == CLASSIFIER:
+        cfg = _with_steps(CLS_TRAIN, steps)
+
+        def cls_loss(model, batch, gen):
+            x0, y = batch
+            t = torch.randint(0, schedule.T, (y.shape[0],), generator=gen)
+            x_t = q_sample(x0, schedule.at(t), torch.randn(x0.shape, generator=gen))
+            return F.cross_entropy(model(x_t.to(device), t.to(device)), y.to(device))
+
+        torch.manual_seed(cfg.seed)
+        meta = {"arch": "NoisyClassifier", "config": CLS.to_dict(), "diffusion": DIFFUSION, "classes": list(shapes.CLASSES)}
+        return Trainer(NoisyClassifier(CLS), cls_loss, labelled_batches(cfg.batch_size, seed=2), cfg, device,
+                       channels_last=True), meta
+    raise ValueError(f"unknown model {name!r}")
+
+
+def load() -> tuple[Denoiser, Schedule]:
+    """The class-conditional model as a Denoiser whose cond is a (B,) tensor of class indices."""
+    model, meta = checkpoint.load(MODEL)
+    model = model.to(memory_format=torch.channels_last)
+    d = meta["diffusion"]
+    return Denoiser(lambda x, t, y: model(x, t, y=y), d["parameterization"]), make_schedule(d["schedule"], d["T"])
+
+
+def log_prob_fn():
+    """log p_phi(y | x_t, t) of the shipped noise-aware classifier, for classifier guidance."""
+    clf, _ = checkpoint.load(CLASSIFIER)
+
+    def log_prob(x_t: Tensor, t: Tensor, y: Tensor) -> Tensor:
+        return F.log_softmax(clf(x_t, t), dim=-1).gather(1, y[:, None])[:, 0]
+
+    return log_prob
+
+
+def null_label(y: Tensor) -> Tensor:
+    return torch.full_like(y, NUM_CLASSES)
+
+
+def guided_denoiser(method: str, scale: float) -> tuple[Denoiser, Schedule]:
+    """The model wrapped for a guidance method: 'cfg' (scale s, s = 1 + w), 'classifier' (gradient scale s) or 'none'."""
+    base, schedule = load()
+    if method == "cfg":
+        return classifier_free(base, null_label, scale), schedule
+    if method == "classifier":
+        return classifier_guidance(base, log_prob_fn(), schedule, scale), schedule
+    if method == "none":
+        return base, schedule
+    raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+
+
+def validate(label: str, method: str, scale: float, steps: int, n: int, sampler: str = "ddim") -> int:
+    y = class_index(label)
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if not 0 <= float(scale) <= MAX_SCALE:
+        raise ValueError(f"guidance scale must be between 0 and {MAX_SCALE}, got {scale}")
+    if not 1 <= int(steps) <= 1000:
+        raise ValueError(f"steps must be between 1 and 1000, got {steps}")
+    if not 1 <= int(n) <= MAX_BATCH:
+        raise ValueError(f"batch size must be between 1 and {MAX_BATCH}, got {n}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    return y
+
+
+def sample(label: str = "red circle", method: str = "cfg", scale: float = 3.0, steps: int = 50, n: int = 8,
+           seed: int = 0, sampler: str = "ddim") -> Iterator[Step]:
+    """Yield every Step of sampling n images of a class with the chosen guidance."""
+    y = validate(label, method, scale, steps, n, sampler)
+    denoiser, schedule = guided_denoiser(method, float(scale))
+    gen = torch.Generator().manual_seed(int(seed))
+    x_T = torch.randn(int(n), 3, SIZE, SIZE, generator=gen).contiguous(memory_format=torch.channels_last)
+    cond = torch.full((int(n),), y, dtype=torch.long)
+    with torch.inference_mode(method != "classifier"):
+        yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), cond, generator=gen)
+
+
+def fidelity(x: Tensor, label: str) -> dict:
+    """Judge a batch against the asked class: share with the right colour, the right shape, and both."""
+    colour, shape = " ".join(label.lower().split()).split(" ")
+    rgb = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
+    hits = {"colour": 0, "shape": 0, "both": 0}
+    for im in rgb:
+        _, objs = judge(im)
+        if objs:
+            o = objs[0]
+            hits["colour"] += o.colour == colour
+            hits["shape"] += o.shape == shape
+            hits["both"] += o.colour == colour and o.shape == shape
+    return {k: v / len(rgb) for k, v in hits.items()}
+
+
+def diversity(x: Tensor) -> float:
+    """Mean pairwise RMS distance between the samples of a batch, in [0, 2] pixel units (higher = more varied)."""
+    flat = x.detach().float().flatten(1)
+    d = torch.cdist(flat, flat) / flat.shape[1] ** 0.5
+    n = flat.shape[0]
+    return float(d.sum() / max(1, n * (n - 1)))
+
+
+def sweep(label: str, method: str, scales: list[float], steps: int = 50, n: int = 16, seed: int = 0) -> list[dict]:
+    """The same seeds at several scales: samples, fidelity and diversity at each (the papers' trade-off)."""
+    out = []
+    for s in scales:
+        last = final(sample(label, method, s, steps, n, seed))
+        out.append({"scale": float(s), "x": last.x, **fidelity(last.x, label), "diversity": diversity(last.x)})
+    return out
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines guidance`."""
+    p.add_argument("--method", choices=list(METHODS), default="cfg")
+    p.add_argument("--scale", type=float, default=3.0, help="guidance scale s (s = 1 + w for cfg)")
+    p.add_argument("--label", default="red circle", help="a class, '<colour> <shape>'")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--n", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cli_main(a):
+    x = final(sample(a.label, a.method, a.scale, a.steps, a.n, a.seed)).x
+    return [to_pil(xi) for xi in x]

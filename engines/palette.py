@@ -1,0 +1,151 @@
+"""Palette (Saharia et al. 2022, Image-to-Image Diffusion Models): one multi-task model for colorization,
+inpainting, uncropping and JPEG restoration, conditioned by concatenation, trained with an L2 loss."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .core import checkpoint
+from .core.diffusion import noise_level_loss
+from .core.nn import UNet2D, UNetConfig
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
+from .core.schedules import Schedule, make_schedule
+from .core.train import TrainConfig, Trainer
+from .core.wrappers import known_pixels
+from .data.degrade import SIDES, TASKS, corrupt, random_training_pairs, side_mask
+from .data.photos import crop_batches
+from .images import fit_square, from_pil, load_upload, to_pil
+
+MODEL = "palette-photos"
+SIZE = 64
+MAX_SAMPLES = 8
+TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1e-2}  # Palette's training config
+TEST_SCHEDULE = {"name": "linear", "T": 1000, "beta_start": 1e-4, "beta_end": 0.09}  # ... and its test config
+NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), cond_channels=3)
+TRAIN = TrainConfig(steps=6000, batch_size=16, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
+GAMMA_SCALE = 1000.0
+
+
+def _schedule(s: dict) -> Schedule:
+    return make_schedule(s["name"], s["T"], beta_start=s["beta_start"], beta_end=s["beta_end"])
+
+
+def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
+    """Each training example gets a random task; the loss scores only the pixels to generate (Palette's masked L2)."""
+    cfg = TRAIN if steps is None else TrainConfig(**{**asdict(TRAIN), "steps": steps})
+    sched = _schedule(TRAIN_SCHEDULE)
+
+    def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
+        cond, mask = random_training_pairs(x0, gen)
+        return noise_level_loss(lambda x, g, image: model(x, GAMMA_SCALE * g, image=image), x0.to(device), sched,
+                                "l2", gen, mask=mask.to(device), image=cond.to(device))
+
+    torch.manual_seed(cfg.seed)
+    meta = {"arch": "UNet2D", "config": NET.to_dict(), "train_schedule": TRAIN_SCHEDULE,
+            "test_schedule": TEST_SCHEDULE, "gamma_scale": GAMMA_SCALE, "tasks": list(TASKS)}
+    return Trainer(UNet2D(NET), loss_fn, crop_batches(cfg.batch_size, SIZE), cfg, device, channels_last=True), meta
+
+
+def load() -> tuple[Denoiser, Schedule]:
+    """The shipped model as an eps-Denoiser on Palette's test schedule; the net is told sqrt(alpha_bar_t) of it."""
+    model, _ = checkpoint.load(MODEL)
+    sched = _schedule(TEST_SCHEDULE)
+    sqrt_ab = sched.alpha_bar.float().sqrt()
+
+    def net(x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        return model(x, GAMMA_SCALE * sqrt_ab[t.cpu()].to(x.device), image=cond)
+
+    return Denoiser(net, "eps"), sched
+
+
+def load_mask(mask, size: int = SIZE) -> Tensor:
+    """A user mask (any image; white = missing) as (1, 1, size, size) of 0/1, cropped and resized exactly as the
+    image is, so a mask of another size still lines up."""
+    m = fit_square(load_upload(mask), size).convert("L")
+    return torch.from_numpy((np.asarray(m, dtype=np.float32) > 127).astype(np.float32))[None, None]
+
+
+@dataclass(frozen=True)
+class Job:
+    clean: Tensor | None  # (1, 3, 64, 64) when the input was a clean image we degraded ourselves
+    cond: Tensor  # (1, 3, 64, 64): what the model is conditioned on
+    mask: Tensor  # (1, 1, 64, 64): 1 = pixels to generate
+    known: Tensor | None  # (1, 3, 64, 64): the known pixels (inpainting / uncropping)
+
+
+def prepare(task: str, image, mask=None, side: str = "right", quality: int = 15, degrade: bool = True,
+            seed: int = 0) -> Job:
+    """Turn an input into Palette's conditioning. With degrade=True the input is a clean image that is corrupted
+    here (so the original is known); otherwise it is already grey / JPEG-damaged, and holes come from the mask."""
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
+    if task == "jpeg" and not 5 <= int(quality) <= 30:
+        raise ValueError(f"JPEG quality must be between 5 and 30, got {quality}")
+    x = from_pil(fit_square(load_upload(image), SIZE))[None]
+    gen = torch.Generator().manual_seed(int(seed))
+    if task in ("inpainting", "uncropping"):
+        m = load_mask(mask) if (task == "inpainting" and mask is not None) else None
+        if task == "uncropping":
+            m = side_mask(SIZE, side)[None] if m is None else m
+        if m is None:
+            raise ValueError("inpainting needs a mask: paint the hole, or pick a preset mask")
+        if m.sum() == 0:
+            raise ValueError("the mask has no hole: paint (white) the region to fill")
+        cond, mask_t = corrupt(x, task, m, gen=gen)
+        return Job(x, cond, mask_t, x)
+    if not degrade:
+        cond = x if task == "jpeg" else corrupt(x, "colorization")[0]  # a colour upload is greyed for colorization
+        return Job(None, cond, torch.ones(1, 1, SIZE, SIZE), None)
+    cond, mask_t = corrupt(x, task, quality=int(quality))
+    return Job(x, cond, mask_t, None)
+
+
+def restore(job: Job, steps: int = 50, n: int = 1, seed: int = 0, sampler: str = "ddpm") -> Iterator[Step]:
+    """Yield every Step of n samples for one conditioning (n > 1 shows the diversity Palette stresses)."""
+    if not 1 <= int(steps) <= 1000:
+        raise ValueError(f"steps must be between 1 and 1000, got {steps}")
+    if not 1 <= int(n) <= MAX_SAMPLES:
+        raise ValueError(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    denoiser, sched = load()
+    n = int(n)
+    cond = job.cond.expand(n, -1, -1, -1).contiguous()
+    if job.known is not None:
+        denoiser = known_pixels(denoiser, job.known.expand(n, -1, -1, -1), job.mask.expand(n, -1, -1, -1), sched)
+    gen = torch.Generator().manual_seed(int(seed))
+    x_T = torch.randn(n, 3, SIZE, SIZE, generator=gen)
+    with torch.inference_mode():
+        yield from sample_loop(sampler, denoiser, x_T, sched, int(steps), cond, generator=gen)
+
+
+def colourfulness(x: Tensor) -> float:
+    """Hasler & Suesstrunk 2003 colourfulness of an image batch in [-1, 1] (0 for grey)."""
+    rgb = (x.clamp(-1, 1) + 1) * 127.5
+    rg = rgb[:, 0] - rgb[:, 1]
+    yb = 0.5 * (rgb[:, 0] + rgb[:, 1]) - rgb[:, 2]
+    return float((rg.std() ** 2 + yb.std() ** 2).sqrt() + 0.3 * (rg.mean() ** 2 + yb.mean() ** 2).sqrt())
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines palette`."""
+    p.add_argument("--task", choices=list(TASKS), required=True)
+    p.add_argument("--input", required=True, help="a clean image (degraded here), or with --as-is an already degraded one")
+    p.add_argument("--mask", help="inpainting: an image, white where pixels are missing")
+    p.add_argument("--side", choices=list(SIDES), default="right", help="uncropping: the side to extend")
+    p.add_argument("--quality", type=int, default=15, help="jpeg: the JPEG quality to restore from, 5..30")
+    p.add_argument("--as-is", action="store_true", help="the input is already grey / JPEG-damaged")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--n", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cli_main(a):
+    job = prepare(a.task, a.input, a.mask, a.side, a.quality, not a.as_is, a.seed)
+    x = final(restore(job, a.steps, a.n, a.seed)).x
+    return [to_pil(xi) for xi in x], {"input.png": to_pil(job.cond[0] if job.known is None else
+                                                          (job.known * (1 - job.mask) + job.mask)[0])}

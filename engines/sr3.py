@@ -1,0 +1,153 @@
+"""SR3 (Saharia et al. 2021, Image Super-Resolution via Iterative Refinement): 4x super-resolution of photos by a
+UNet that sees the bicubic-upsampled input by concatenation and is told a continuous noise level, not a step."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+
+from .core import checkpoint
+from .core.diffusion import noise_level_loss
+from .core.nn import UNet2D, UNetConfig
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
+from .core.schedules import Schedule, make_schedule
+from .core.train import TrainConfig, Trainer
+from .core.wrappers import tiled
+from .data.photos import crop_batches
+from .images import from_pil, load_upload, to_pil
+
+MODEL = "sr3-photos"
+SCALE = 4
+LR_SIZE = 16  # the native input: 16x16 -> 64x64
+MAX_LR = 64  # up to 64x64 -> 256x256 by overlapping tiles; larger inputs are downscaled first
+TILE, OVERLAP = 64, 16
+TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1e-2}  # SR3's 16->128 config
+NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3)
+TRAIN = TrainConfig(steps=6000, batch_size=32, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
+PATCH = 48  # training crops (HR); the network is fully convolutional
+GAMMA_SCALE = 1000.0  # the noise level gamma in [0, 1] is embedded as 1000 gamma
+
+
+def schedule() -> Schedule:
+    s = TRAIN_SCHEDULE
+    return make_schedule(s["name"], s["T"], beta_start=s["beta_start"], beta_end=s["beta_end"])
+
+
+def downsample(x: Tensor, factor: int = SCALE) -> Tensor:
+    """The degradation: antialiased bicubic downsampling by `factor`."""
+    return F.interpolate(x, scale_factor=1 / factor, mode="bicubic", antialias=True, align_corners=False).clamp(-1, 1)
+
+
+def upsample(x: Tensor, factor: int = SCALE) -> Tensor:
+    """The regression baseline and the model's condition: bicubic upsampling by `factor`."""
+    return F.interpolate(x, scale_factor=factor, mode="bicubic", align_corners=False).clamp(-1, 1)
+
+
+def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
+    """SR3 training: HR crops, LR = downsample(HR), condition = upsample(LR), continuous noise level, L1 on eps."""
+    cfg = TRAIN if steps is None else TrainConfig(**{**asdict(TRAIN), "steps": steps})
+    sched = schedule()
+
+    def loss_fn(model, hr: Tensor, gen: torch.Generator) -> Tensor:
+        hr = hr.to(device)
+        cond = upsample(downsample(hr))
+        return noise_level_loss(lambda x, g, image: model(x, GAMMA_SCALE * g, image=image), hr, sched, "l1", gen,
+                                image=cond)
+
+    torch.manual_seed(cfg.seed)
+    meta = {"arch": "UNet2D", "config": NET.to_dict(), "schedule": TRAIN_SCHEDULE, "gamma_scale": GAMMA_SCALE,
+            "data": {"patch": PATCH, "photos": "engines.data.photos.TRAIN"}}
+    return Trainer(UNet2D(NET), loss_fn, crop_batches(cfg.batch_size, PATCH), cfg, device, channels_last=True), meta
+
+
+def load() -> tuple[Denoiser, Schedule]:
+    """The shipped model as an eps-Denoiser whose cond is the upsampled LR image; the noise level fed to the net is
+    sqrt(alpha_bar_t) of whatever schedule the sampler walks (SR3's point: any schedule, any number of steps)."""
+    model, meta = checkpoint.load(MODEL)
+    sched = schedule()
+    sqrt_ab = sched.alpha_bar.float().sqrt()
+
+    def net(x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        return model(x, GAMMA_SCALE * sqrt_ab[t.cpu()].to(x.device), image=cond)
+
+    return Denoiser(net, "eps"), sched
+
+
+@dataclass(frozen=True)
+class Prepared:
+    lr: Tensor  # (1, 3, h, w) in [-1, 1]: the input the model upsamples
+    bicubic: Tensor  # (1, 3, 4h, 4w)
+    note: str  # what was done to the upload, shown to the user
+
+
+def prepare(image) -> Prepared:
+    """An upload (any mode, any size) as the low-resolution input: sides made multiples of 4, at most 64x64."""
+    img = load_upload(image)
+    note = ""
+    if max(img.size) > MAX_LR:
+        w, h = img.size
+        s = MAX_LR / max(w, h)
+        img = img.resize((max(4, round(w * s)), max(4, round(h * s))), Image.Resampling.LANCZOS)
+        note = f"The input was {w}x{h}; it was downscaled to {img.size[0]}x{img.size[1]} first (SR3 here takes at most {MAX_LR}x{MAX_LR})."
+    w, h = img.size
+    w4, h4 = max(4, w - w % 4), max(4, h - h % 4)
+    if (w4, h4) != (w, h):
+        img = img.crop((0, 0, w4, h4))
+    if min(img.size) < 4:
+        raise ValueError("the input is too small; give at least 4x4 pixels")
+    lr = from_pil(img)[None]
+    return Prepared(lr, upsample(lr), note)
+
+
+def upscale(image, steps: int = 50, seed: int = 0, sampler: str = "ddpm") -> Iterator[Step]:
+    """Yield every Step of super-resolving an image 4x (tiles of 64x64 with 16 px overlap beyond 16x16 inputs)."""
+    if not 1 <= int(steps) <= 2000:
+        raise ValueError(f"steps must be between 1 and 2000, got {steps}")
+    if sampler not in SAMPLERS:
+        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    p = prepare(image)
+    denoiser, sched = load()
+    denoiser = tiled(denoiser, TILE, OVERLAP)
+    gen = torch.Generator().manual_seed(int(seed))
+    x_T = torch.randn(p.bicubic.shape, generator=gen)
+    with torch.inference_mode():
+        yield from sample_loop(sampler, denoiser, x_T, sched, int(steps), p.bicubic, generator=gen)
+
+
+def psnr(a: Tensor, b: Tensor) -> float:
+    """Peak signal-to-noise ratio in dB of images in [-1, 1] (peak-to-peak 2)."""
+    mse = float(((a.clamp(-1, 1) - b.clamp(-1, 1)) ** 2).mean())
+    return float("inf") if mse == 0 else 10 * np.log10(4.0 / mse)
+
+
+def gradient_energy(x: Tensor) -> float:
+    """Mean squared finite-difference gradient: how much fine detail an image carries."""
+    return float((x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean())
+
+
+def report(sr: Tensor, lr: Tensor, hr: Tensor | None = None) -> dict:
+    """Consistency (downsampled output vs input), and against a known original: PSNR of SR3 and bicubic, detail."""
+    out = {"consistency_db": psnr(downsample(sr), lr)}
+    if hr is not None:
+        bic = upsample(lr)
+        out |= {"psnr_sr3": psnr(sr, hr), "psnr_bicubic": psnr(bic, hr), "grad_sr3": gradient_energy(sr),
+                "grad_bicubic": gradient_energy(bic), "grad_original": gradient_energy(hr)}
+    return out
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines sr3`."""
+    p.add_argument("--input", required=True, help="the low-resolution image (16x16 is native; up to 64x64 tiled)")
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--sampler", choices=list(SAMPLERS), default="ddpm")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cli_main(a):
+    x = final(upscale(a.input, a.steps, a.seed, a.sampler)).x
+    return [to_pil(x[0])], {"bicubic.png": to_pil(prepare(a.input).bicubic[0])}
