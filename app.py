@@ -2,6 +2,7 @@
 
 `python app.py` serves on GRADIO_SERVER_NAME:GRADIO_SERVER_PORT (default 127.0.0.1:7860).
 """
+
 from __future__ import annotations
 
 import importlib

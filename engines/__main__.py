@@ -3,6 +3,7 @@
 Every engine writes its results as DIR/000.png, DIR/001.png, ... (plus engine-specific extras such as grid.png).
 `python -m engines <engine> --help` documents each one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,13 +20,18 @@ ENGINES = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m engines", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m engines", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="engine", required=True, metavar="<engine>")
     for name, (module, help_) in ENGINES.items():
         mod = importlib.import_module(f".{module}", __package__)
-        p = sub.add_parser(name, help=help_, description=f"{help_}.\n\n{(mod.__doc__ or '').strip()}",
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=help_,
+            description=f"{help_}.\n\n{(mod.__doc__ or '').strip()}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         mod.cli_args(p)
         p.add_argument("--out", required=True, type=Path, help="folder for the results (created if missing)")
         p.set_defaults(_mod=mod)
@@ -36,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     a.out.mkdir(parents=True, exist_ok=True)
-    images, extras = (result if isinstance(result, tuple) else (result, {}))
+    images, extras = result if isinstance(result, tuple) else (result, {})
     for i, im in enumerate(images):
         im.save(a.out / f"{i:03d}.png")
     if len(images) > 1:

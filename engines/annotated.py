@@ -1,5 +1,6 @@
 """The Annotated Diffusion Model (Rogge & Rasul, Hugging Face blog 2022), made interactive: schedules compared, the
 forward process on any image, the network's parts, and a tiny DDPM trained live on the digits."""
+
 from __future__ import annotations
 
 import time
@@ -45,8 +46,9 @@ def strip_times(T: int, k: int = 6) -> list[int]:
     return [int(round(v)) for v in np.linspace(0, T - 1, k)]
 
 
-def forward_process(image, schedule: str = "linear", t: int = 100, T: int = 1000, seed: int = 0,
-                    size: int = FORWARD_SIZE) -> tuple[Image.Image, Image.Image, list[int]]:
+def forward_process(
+    image, schedule: str = "linear", t: int = 100, T: int = 1000, seed: int = 0, size: int = FORWARD_SIZE
+) -> tuple[Image.Image, Image.Image, list[int]]:
     """q(x_t | x_0) on an image (any mode or size): (x_t at t, a strip of x_t at several t, those t); one noise draw."""
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
@@ -86,9 +88,17 @@ class LiveUpdate:
     done: bool
 
 
-def live_train(seconds: float = 60.0, loss: str = "huber", schedule: str = "linear", batch_size: int = 64,
-               lr: float = 1e-3, preview_every: float = 15.0, n_preview: int = 16, seed: int = 0,
-               max_steps: int | None = None) -> Iterator[LiveUpdate]:
+def live_train(
+    seconds: float = 60.0,
+    loss: str = "huber",
+    schedule: str = "linear",
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    preview_every: float = 15.0,
+    n_preview: int = 16,
+    seed: int = 0,
+    max_steps: int | None = None,
+) -> Iterator[LiveUpdate]:
     """Train a tiny DDPM on the digits for `seconds` (or `max_steps`), yielding the loss curve about twice a second
     and a grid of DDIM samples every `preview_every` seconds and at the end."""
     if not 1 <= float(seconds) <= MAX_LIVE_SECONDS:
@@ -96,8 +106,9 @@ def live_train(seconds: float = 60.0, loss: str = "huber", schedule: str = "line
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
     sched = make_schedule(schedule, LIVE_T)
-    cfg = TrainConfig(steps=10**9, batch_size=int(batch_size), lr=lr, warmup=50, min_lr_frac=1.0, ema_decay=0.99,
-                      seed=int(seed))
+    cfg = TrainConfig(
+        steps=10**9, batch_size=int(batch_size), lr=lr, warmup=50, min_lr_frac=1.0, ema_decay=0.99, seed=int(seed)
+    )
 
     def loss_fn(model, x0, gen):
         return diffusion_loss(model, x0, sched, "eps", loss, None, gen)

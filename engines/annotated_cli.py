@@ -3,6 +3,7 @@
 With --input IMG: the forward process q(x_t | x_0): DIR/000.png is x_t at --t, DIR/strip.png x_t at several t.
 With --toy moons|swissroll: the 2-D toy sampled; DIR/000.png is the final cloud, DIR/strip.png snapshots of the flow.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -3,6 +3,7 @@
 Each row is the median of several runs after a warm-up; the streaming row starts the app and measures, through
 gradio_client, the time from submitting a request to receiving its first streamed frame.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,29 +61,61 @@ def rows(include_app: bool = True) -> list[tuple[str, str, float]]:
     from . import annotated, ddpm, toy2d
 
     out = [
-        ("DDPM digits: 64 images, DDIM 50 steps", "< 3 s", timed(lambda: drain(ddpm.sample("digits", "ddim", 50, 64, 0)))),
-        ("DDPM digits: 64 images, DPM-Solver++ 20 steps", "", timed(lambda: drain(ddpm.sample("digits", "dpm++", 20, 64, 0)))),
-        ("DDPM digits: 64 images, DDPM ancestral 1000 steps", "", timed(lambda: drain(ddpm.sample("digits", "ddpm", 1000, 64, 0)), 1)),
-        ("DDPM shapes: 16 images 32x32, DDIM 50 steps", "< 5 s", timed(lambda: drain(ddpm.sample("shapes", "ddim", 50, 16, 0)))),
-        ("Annotated toy: 1,000 points, DDPM 60 steps", "", timed(lambda: drain(toy2d.sample("moons", "ddpm", 60, 1000, 0)))),
-        ("Annotated live training: 100 steps (batch 64)", "", timed(lambda: drain(annotated.live_train(600, max_steps=100, preview_every=1e9)), 1)),
+        (
+            "DDPM digits: 64 images, DDIM 50 steps",
+            "< 3 s",
+            timed(lambda: drain(ddpm.sample("digits", "ddim", 50, 64, 0))),
+        ),
+        (
+            "DDPM digits: 64 images, DPM-Solver++ 20 steps",
+            "",
+            timed(lambda: drain(ddpm.sample("digits", "dpm++", 20, 64, 0))),
+        ),
+        (
+            "DDPM digits: 64 images, DDPM ancestral 1000 steps",
+            "",
+            timed(lambda: drain(ddpm.sample("digits", "ddpm", 1000, 64, 0)), 1),
+        ),
+        (
+            "DDPM shapes: 16 images 32x32, DDIM 50 steps",
+            "< 5 s",
+            timed(lambda: drain(ddpm.sample("shapes", "ddim", 50, 16, 0))),
+        ),
+        (
+            "Annotated toy: 1,000 points, DDPM 60 steps",
+            "",
+            timed(lambda: drain(toy2d.sample("moons", "ddpm", 60, 1000, 0))),
+        ),
+        (
+            "Annotated live training: 100 steps (batch 64)",
+            "",
+            timed(lambda: drain(annotated.live_train(600, max_steps=100, preview_every=1e9)), 1),
+        ),
     ]
     if include_app:
         cold, warm = first_frame_latency()
-        out += [("App: first streamed frame of /ddpm_sample, first request (loads the model)", "< 1 s", cold),
-                ("App: first streamed frame of /ddpm_sample, later requests", "< 1 s", warm)]
+        out += [
+            ("App: first streamed frame of /ddpm_sample, first request (loads the model)", "< 1 s", cold),
+            ("App: first streamed frame of /ddpm_sample, later requests", "< 1 s", warm),
+        ]
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m engines.bench", description=__doc__)
-    p.add_argument("--threads", type=int, default=int(os.getenv("CPU_CORES", "2")),
-                   help="torch threads (default 2, the size of a free Hugging Face Space)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.getenv("CPU_CORES", "2")),
+        help="torch threads (default 2, the size of a free Hugging Face Space)",
+    )
     p.add_argument("--no-app", action="store_true", help="skip the streaming-latency row")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
-    print(f"torch {torch.__version__}, {a.threads} threads, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs visible\n")
+    print(
+        f"torch {torch.__version__}, {a.threads} threads, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs visible\n"
+    )
     print("| benchmark | target | measured |\n|---|---|---|")
     for what, target, sec in rows(not a.no_app):
         print(f"| {what} | {target} | {sec:.2f} s |", flush=True)

@@ -1,4 +1,5 @@
 """DDPM (Ho, Jain, Abbeel 2020): unconditional models on digits (16x16) and the shapes world (32x32), sampled live."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -38,10 +39,14 @@ DATASETS = {
 # (DESIGN.md, measured); the sampler turns v into the eps of Algorithm 2.
 DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
 RECIPES: dict[str, tuple[UNetConfig, TrainConfig]] = {
-    "digits": (UNetConfig(1, 1, 32, (1, 2, 2), 1, (2,)),
-               TrainConfig(steps=2000, batch_size=128, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)),
-    "shapes": (UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3)),
-               TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)),
+    "digits": (
+        UNetConfig(1, 1, 32, (1, 2, 2), 1, (2,)),
+        TrainConfig(steps=2000, batch_size=128, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250),
+    ),
+    "shapes": (
+        UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3)),
+        TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250),
+    ),
 }
 
 
@@ -70,11 +75,22 @@ def make_trainer(dataset: str, steps: int | None = None, device: str = "cpu") ->
     schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
 
     def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
-        return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"],
-                              DIFFUSION["min_snr_gamma"], gen)
+        return diffusion_loss(
+            model,
+            x0.to(device),
+            schedule,
+            DIFFUSION["parameterization"],
+            DIFFUSION["loss"],
+            DIFFUSION["min_snr_gamma"],
+            gen,
+        )
 
-    meta = {"arch": "UNet2D", "config": net_cfg.to_dict(), "diffusion": DIFFUSION,
-            "data": {"dataset": dataset, "size": DATASETS[dataset].size}}
+    meta = {
+        "arch": "UNet2D",
+        "config": net_cfg.to_dict(),
+        "diffusion": DIFFUSION,
+        "data": {"dataset": dataset, "size": DATASETS[dataset].size},
+    }
     torch.manual_seed(cfg.seed)  # the initial weights
     return Trainer(UNet2D(net_cfg), loss_fn, batch_fn(dataset, cfg.batch_size), cfg, device, channels_last=True), meta
 
@@ -102,8 +118,9 @@ def validate(dataset: str, sampler: str, steps: int, n: int, eta: float = 0.0) -
     return spec
 
 
-def sample(dataset: str = "digits", sampler: str = "ddim", steps: int = 50, n: int = 16, seed: int = 0,
-           eta: float = 0.0) -> Iterator[Step]:
+def sample(
+    dataset: str = "digits", sampler: str = "ddim", steps: int = 50, n: int = 16, seed: int = 0, eta: float = 0.0
+) -> Iterator[Step]:
     """Yield every Step of sampling n images from x_T ~ N(0, I) drawn with `seed`; the last Step holds the images."""
     spec = validate(dataset, sampler, steps, n, eta)
     denoiser, schedule, _ = load(dataset)

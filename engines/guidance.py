@@ -1,5 +1,6 @@
 """Guidance (Dhariwal & Nichol 2021; Ho & Salimans 2022): a class-conditional shapes model steered by its own
 unconditional prediction (classifier-free) or by a noise-aware classifier's gradient (classifier guidance)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -31,16 +32,19 @@ DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), num_classes=NUM_CLASSES)
 NET_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
 CLS = ClassifierConfig(3, 32, (1, 2, 2, 2), 1, (2, 3), NUM_CLASSES)
-CLS_TRAIN = TrainConfig(steps=3000, batch_size=128, lr=1e-3, warmup=100, weight_decay=0.05, ema_decay=0.995,
-                        save_every=250)
+CLS_TRAIN = TrainConfig(
+    steps=3000, batch_size=128, lr=1e-3, warmup=100, weight_decay=0.05, ema_decay=0.995, save_every=250
+)
 
 
 def class_index(label: str) -> int:
     """'red circle' -> its class index; ValueError naming the choices for anything else."""
     key = " ".join(str(label).lower().split())
     if key not in shapes.CLASSES:
-        raise ValueError(f"unknown class {label!r}; a class is '<colour> <shape>' with colour one of "
-                         f"{', '.join(shapes.COLOURS)} and shape one of {', '.join(shapes.SHAPES)}")
+        raise ValueError(
+            f"unknown class {label!r}; a class is '<colour> <shape>' with colour one of "
+            f"{', '.join(shapes.COLOURS)} and shape one of {', '.join(shapes.SHAPES)}"
+        )
     return shapes.CLASSES.index(key)
 
 
@@ -70,12 +74,25 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             x0, y = batch
             drop = torch.rand(y.shape[0], generator=gen) < P_UNCOND
             y = torch.where(drop, torch.full_like(y, NUM_CLASSES), y)
-            return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"],
-                                  DIFFUSION["min_snr_gamma"], gen, y=y.to(device))
+            return diffusion_loss(
+                model,
+                x0.to(device),
+                schedule,
+                DIFFUSION["parameterization"],
+                DIFFUSION["loss"],
+                DIFFUSION["min_snr_gamma"],
+                gen,
+                y=y.to(device),
+            )
 
         torch.manual_seed(cfg.seed)
-        meta = {"arch": "UNet2D", "config": NET.to_dict(), "diffusion": DIFFUSION, "p_uncond": P_UNCOND,
-                "classes": list(shapes.CLASSES)}
+        meta = {
+            "arch": "UNet2D",
+            "config": NET.to_dict(),
+            "diffusion": DIFFUSION,
+            "p_uncond": P_UNCOND,
+            "classes": list(shapes.CLASSES),
+        }
         return Trainer(UNet2D(NET), loss_fn, labelled_batches(cfg.batch_size), cfg, device, channels_last=True), meta
     if name == CLASSIFIER:
         cfg = _with_steps(CLS_TRAIN, steps)
@@ -87,9 +104,15 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             return F.cross_entropy(model(x_t.to(device), t.to(device)), y.to(device))
 
         torch.manual_seed(cfg.seed)
-        meta = {"arch": "NoisyClassifier", "config": CLS.to_dict(), "diffusion": DIFFUSION, "classes": list(shapes.CLASSES)}
-        return Trainer(NoisyClassifier(CLS), cls_loss, labelled_batches(cfg.batch_size, seed=2), cfg, device,
-                       channels_last=True), meta
+        meta = {
+            "arch": "NoisyClassifier",
+            "config": CLS.to_dict(),
+            "diffusion": DIFFUSION,
+            "classes": list(shapes.CLASSES),
+        }
+        return Trainer(
+            NoisyClassifier(CLS), cls_loss, labelled_batches(cfg.batch_size, seed=2), cfg, device, channels_last=True
+        ), meta
     raise ValueError(f"unknown model {name!r}")
 
 
@@ -142,8 +165,15 @@ def validate(label: str, method: str, scale: float, steps: int, n: int, sampler:
     return y
 
 
-def sample(label: str = "red circle", method: str = "cfg", scale: float = 3.0, steps: int = 50, n: int = 8,
-           seed: int = 0, sampler: str = "ddim") -> Iterator[Step]:
+def sample(
+    label: str = "red circle",
+    method: str = "cfg",
+    scale: float = 3.0,
+    steps: int = 50,
+    n: int = 8,
+    seed: int = 0,
+    sampler: str = "ddim",
+) -> Iterator[Step]:
     """Yield every Step of sampling n images of a class with the chosen guidance."""
     y = validate(label, method, scale, steps, n, sampler)
     denoiser, schedule = guided_denoiser(method, float(scale))

@@ -1,4 +1,5 @@
 """Tensor <-> image helpers shared by the engines: PIL conversion, grids, strips, GIFs, safe loading of uploads."""
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,13 @@ def from_pil(img: Image.Image, channels: int = 3) -> Tensor:
     return a[None] if channels == 1 else a.permute(2, 0, 1)
 
 
-def grid(imgs: list[Image.Image], cols: int | None = None, upscale: int = 1, pad: int = 1,
-         bg: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
+def grid(
+    imgs: list[Image.Image],
+    cols: int | None = None,
+    upscale: int = 1,
+    pad: int = 1,
+    bg: tuple[int, int, int] = (255, 255, 255),
+) -> Image.Image:
     """Tile images (all the same size) into a grid, nearest-neighbour upscaled, with `pad` pixels between tiles."""
     if not imgs:
         raise ValueError("no images to tile")
@@ -65,7 +71,9 @@ def load_upload(img: Image.Image | np.ndarray | str | Path | None) -> Image.Imag
         try:
             with Image.open(img) as f:
                 if f.width * f.height > MAX_UPLOAD_PIXELS:
-                    raise ValueError(f"image too large ({f.width}x{f.height}); the limit is {MAX_UPLOAD_PIXELS:,} pixels")
+                    raise ValueError(
+                        f"image too large ({f.width}x{f.height}); the limit is {MAX_UPLOAD_PIXELS:,} pixels"
+                    )
                 img = f.copy()
         except (OSError, Image.DecompressionBombError) as e:
             raise ValueError(f"that file is not an image this app can read ({e.__class__.__name__})") from e

@@ -1,4 +1,5 @@
 """Sample-quality checks used by the tests and the benchmark: a digit judge and a shapes-world judge."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -29,8 +30,13 @@ def digit_report(x: Tensor) -> dict:
     p = digit_classifier().predict_proba(to_8x8(x))
     labels = p.argmax(1)
     counts = np.bincount(labels, minlength=10)
-    return {"confident": float((p.max(1) >= CONFIDENT).mean()), "labels": labels.tolist(), "counts": counts.tolist(),
-            "min_count": int(counts.min()), "max_count": int(counts.max())}
+    return {
+        "confident": float((p.max(1) >= CONFIDENT).mean()),
+        "labels": labels.tolist(),
+        "counts": counts.tolist(),
+        "min_count": int(counts.min()),
+        "max_count": int(counts.max()),
+    }
 
 
 PALETTE = np.array(list(COLOURS.values()), dtype=np.float32)

@@ -1,5 +1,6 @@
 """Palette (Saharia et al. 2022, Image-to-Image Diffusion Models): one multi-task model for colorization,
 inpainting, uncropping and JPEG restoration, conditioned by concatenation, trained with an L2 loss."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -41,12 +42,25 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
 
     def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
         cond, mask = random_training_pairs(x0, gen)
-        return noise_level_loss(lambda x, g, image: model(x, GAMMA_SCALE * g, image=image), x0.to(device), sched,
-                                "l2", gen, mask=mask.to(device), image=cond.to(device))
+        return noise_level_loss(
+            lambda x, g, image: model(x, GAMMA_SCALE * g, image=image),
+            x0.to(device),
+            sched,
+            "l2",
+            gen,
+            mask=mask.to(device),
+            image=cond.to(device),
+        )
 
     torch.manual_seed(cfg.seed)
-    meta = {"arch": "UNet2D", "config": NET.to_dict(), "train_schedule": TRAIN_SCHEDULE,
-            "test_schedule": TEST_SCHEDULE, "gamma_scale": GAMMA_SCALE, "tasks": list(TASKS)}
+    meta = {
+        "arch": "UNet2D",
+        "config": NET.to_dict(),
+        "train_schedule": TRAIN_SCHEDULE,
+        "test_schedule": TEST_SCHEDULE,
+        "gamma_scale": GAMMA_SCALE,
+        "tasks": list(TASKS),
+    }
     return Trainer(UNet2D(NET), loss_fn, crop_batches(cfg.batch_size, SIZE), cfg, device, channels_last=True), meta
 
 
@@ -77,8 +91,9 @@ class Job:
     known: Tensor | None  # (1, 3, 64, 64): the known pixels (inpainting / uncropping)
 
 
-def prepare(task: str, image, mask=None, side: str = "right", quality: int = 15, degrade: bool = True,
-            seed: int = 0) -> Job:
+def prepare(
+    task: str, image, mask=None, side: str = "right", quality: int = 15, degrade: bool = True, seed: int = 0
+) -> Job:
     """Turn an input into Palette's conditioning. With degrade=True the input is a clean image that is corrupted
     here (so the original is known); otherwise it is already grey / JPEG-damaged, and holes come from the mask."""
     if task not in TASKS:
@@ -134,7 +149,9 @@ def colourfulness(x: Tensor) -> float:
 def cli_args(p) -> None:
     """Arguments of `python -m engines palette`."""
     p.add_argument("--task", choices=list(TASKS), required=True)
-    p.add_argument("--input", required=True, help="a clean image (degraded here), or with --as-is an already degraded one")
+    p.add_argument(
+        "--input", required=True, help="a clean image (degraded here), or with --as-is an already degraded one"
+    )
     p.add_argument("--mask", help="inpainting: an image, white where pixels are missing")
     p.add_argument("--side", choices=list(SIDES), default="right", help="uncropping: the side to extend")
     p.add_argument("--quality", type=int, default=15, help="jpeg: the JPEG quality to restore from, 5..30")
@@ -147,5 +164,6 @@ def cli_args(p) -> None:
 def cli_main(a):
     job = prepare(a.task, a.input, a.mask, a.side, a.quality, not a.as_is, a.seed)
     x = final(restore(job, a.steps, a.n, a.seed)).x
-    return [to_pil(xi) for xi in x], {"input.png": to_pil(job.cond[0] if job.known is None else
-                                                          (job.known * (1 - job.mask) + job.mask)[0])}
+    return [to_pil(xi) for xi in x], {
+        "input.png": to_pil(job.cond[0] if job.known is None else (job.known * (1 - job.mask) + job.mask)[0])
+    }

@@ -1,5 +1,6 @@
 """SR3 (Saharia et al. 2021, Image Super-Resolution via Iterative Refinement): 4x super-resolution of photos by a
 UNet that sees the bicubic-upsampled input by concatenation and is told a continuous noise level, not a step."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -56,12 +57,18 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
     def loss_fn(model, hr: Tensor, gen: torch.Generator) -> Tensor:
         hr = hr.to(device)
         cond = upsample(downsample(hr))
-        return noise_level_loss(lambda x, g, image: model(x, GAMMA_SCALE * g, image=image), hr, sched, "l1", gen,
-                                image=cond)
+        return noise_level_loss(
+            lambda x, g, image: model(x, GAMMA_SCALE * g, image=image), hr, sched, "l1", gen, image=cond
+        )
 
     torch.manual_seed(cfg.seed)
-    meta = {"arch": "UNet2D", "config": NET.to_dict(), "schedule": TRAIN_SCHEDULE, "gamma_scale": GAMMA_SCALE,
-            "data": {"patch": PATCH, "photos": "engines.data.photos.TRAIN"}}
+    meta = {
+        "arch": "UNet2D",
+        "config": NET.to_dict(),
+        "schedule": TRAIN_SCHEDULE,
+        "gamma_scale": GAMMA_SCALE,
+        "data": {"patch": PATCH, "photos": "engines.data.photos.TRAIN"},
+    }
     return Trainer(UNet2D(NET), loss_fn, crop_batches(cfg.batch_size, PATCH), cfg, device, channels_last=True), meta
 
 
@@ -135,8 +142,13 @@ def report(sr: Tensor, lr: Tensor, hr: Tensor | None = None) -> dict:
     out = {"consistency_db": psnr(downsample(sr), lr)}
     if hr is not None:
         bic = upsample(lr)
-        out |= {"psnr_sr3": psnr(sr, hr), "psnr_bicubic": psnr(bic, hr), "grad_sr3": gradient_energy(sr),
-                "grad_bicubic": gradient_energy(bic), "grad_original": gradient_energy(hr)}
+        out |= {
+            "psnr_sr3": psnr(sr, hr),
+            "psnr_bicubic": psnr(bic, hr),
+            "grad_sr3": gradient_energy(sr),
+            "grad_bicubic": gradient_energy(bic),
+            "grad_original": gradient_energy(hr),
+        }
     return out
 
 

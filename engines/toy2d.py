@@ -1,5 +1,6 @@
 """2-D toy diffusion (the Annotated Diffusion tab): an MLP denoiser that carries a cloud of noise onto two moons or a
 swiss roll, and the learned denoising direction on a grid, for drawing as arrows."""
+
 from __future__ import annotations
 
 from dataclasses import asdict
@@ -63,7 +64,9 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
         return pool[torch.randint(0, pool.shape[0], (cfg.batch_size,), generator=gen)]
 
     def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
-        return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"], None, gen)
+        return diffusion_loss(
+            model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"], None, gen
+        )
 
     meta = {"arch": "MLPDenoiser", "config": NET.to_dict(), "diffusion": DIFFUSION, "data": {"dataset": name}}
     torch.manual_seed(cfg.seed)  # the initial weights
@@ -77,8 +80,9 @@ def load(name: str) -> tuple[Denoiser, Schedule]:
     return Denoiser(lambda x, t, c: model(x, t), d["parameterization"], clip=None), make_schedule(d["schedule"], d["T"])
 
 
-def sample(name: str = "moons", sampler: str = "ddpm", steps: int = 50, n: int = 1000, seed: int = 0,
-           eta: float = 0.0) -> Iterator[Step]:
+def sample(
+    name: str = "moons", sampler: str = "ddpm", steps: int = 50, n: int = 1000, seed: int = 0, eta: float = 0.0
+) -> Iterator[Step]:
     """Yield every Step while n points flow from N(0, I) to the data."""
     if not 1 <= int(n) <= MAX_POINTS:
         raise ValueError(f"number of points must be between 1 and {MAX_POINTS}, got {n}")

@@ -3,6 +3,7 @@
 Resumable: a run keeps its state in runs/<model>/state.pt and exports the EMA weights to engines/weights/ at every
 save, so an interrupted run picks up where it stopped.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,9 +50,12 @@ def make(name: str, steps: int | None, device: str):
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m engines.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="models:\n" + "\n".join(f"  {k:16s} {v}" for k, v in MODELS.items()))
+    p = argparse.ArgumentParser(
+        prog="python -m engines.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="models:\n" + "\n".join(f"  {k:16s} {v}" for k, v in MODELS.items()),
+    )
     p.add_argument("model", choices=list(MODELS))
     p.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the recipe's)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")

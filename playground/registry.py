@@ -1,4 +1,5 @@
 """The tab registry: app.py builds one tab per entry, in this order. Later papers add a line here."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Shared UI pieces: the paper card, friendly errors, and the plotly charts that several tabs draw."""
+
 from __future__ import annotations
 
 import functools
@@ -21,22 +22,28 @@ def paper_card(title: str, authors: str, link: str, equation: str, headline: str
     return gr.Markdown(
         f"### [{title}]({link})\n*{authors}*\n\n"
         f"**Key equation.** {equation}\n\n**Headline in the paper.** {headline}\n\n**Here, scaled down.** {scaled}",
-        latex_delimiters=[{"left": "$$", "right": "$$", "display": True}, {"left": "$", "right": "$", "display": False}],
+        latex_delimiters=[
+            {"left": "$$", "right": "$$", "display": True},
+            {"left": "$", "right": "$", "display": False},
+        ],
     )
 
 
 def user_errors(fn: Callable) -> Callable:
     """Turn the engines' ValueError / missing-weights errors into gr.Error, so the UI shows the message, not a crash."""
+
     def convert(e: Exception) -> gr.Error:
         return gr.Error(str(e), duration=None if isinstance(e, MissingWeightsError) else 10)
 
     if inspect.isgeneratorfunction(fn):
+
         @functools.wraps(fn)
         def gen(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
             except (ValueError, FileNotFoundError) as e:
                 raise convert(e) from e
+
         return gen
 
     @functools.wraps(fn)
@@ -45,6 +52,7 @@ def user_errors(fn: Callable) -> Callable:
             return fn(*args, **kwargs)
         except (ValueError, FileNotFoundError) as e:
             raise convert(e) from e
+
     return call
 
 
@@ -70,24 +78,43 @@ class Throttle:
 
 
 def _layout(fig: go.Figure, title: str, height: int = 280) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=dict(l=50, r=20, t=40, b=40), template="plotly_white",
-                      legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(
+        title=title,
+        height=height,
+        margin=dict(l=50, r=20, t=40, b=40),
+        template="plotly_white",
+        legend=dict(orientation="h", y=-0.25),
+    )
     return fig
 
 
-def schedule_figure(alpha_bar: np.ndarray, log_snr: np.ndarray, t_mark: int | None = None, title: str = "Noise schedule") -> go.Figure:
+def schedule_figure(
+    alpha_bar: np.ndarray, log_snr: np.ndarray, t_mark: int | None = None, title: str = "Noise schedule"
+) -> go.Figure:
     """alpha_bar_t and log SNR_t against t, with the current step marked."""
     T = len(alpha_bar)
     idx = np.unique(np.linspace(0, T - 1, min(T, 250)).astype(int))
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=idx, y=alpha_bar[idx], name="alpha_bar_t", line=dict(color="#3b5bdb")))
-    fig.add_trace(go.Scatter(x=idx, y=log_snr[idx], name="log SNR(t)", yaxis="y2", line=dict(color="#e8590c", dash="dot")))
+    fig.add_trace(
+        go.Scatter(x=idx, y=log_snr[idx], name="log SNR(t)", yaxis="y2", line=dict(color="#e8590c", dash="dot"))
+    )
     if t_mark is not None:
         fig.add_vline(x=int(t_mark), line=dict(color="#2b8a3e", width=2))
-        fig.add_trace(go.Scatter(x=[t_mark], y=[alpha_bar[int(t_mark)]], mode="markers", name=f"now: t={int(t_mark)}",
-                                 marker=dict(size=10, color="#2b8a3e")))
-    fig.update_layout(xaxis_title="t", yaxis=dict(title="alpha_bar", range=[0, 1.02]),
-                      yaxis2=dict(title="log SNR", overlaying="y", side="right", showgrid=False))
+        fig.add_trace(
+            go.Scatter(
+                x=[t_mark],
+                y=[alpha_bar[int(t_mark)]],
+                mode="markers",
+                name=f"now: t={int(t_mark)}",
+                marker=dict(size=10, color="#2b8a3e"),
+            )
+        )
+    fig.update_layout(
+        xaxis_title="t",
+        yaxis=dict(title="alpha_bar", range=[0, 1.02]),
+        yaxis2=dict(title="log SNR", overlaying="y", side="right", showgrid=False),
+    )
     return _layout(fig, title)
 
 
@@ -126,41 +153,79 @@ def arrow_segments(points: np.ndarray, vectors: np.ndarray, scale: float) -> tup
     return xs, ys
 
 
-def scatter_figure(points: np.ndarray, x0_hat: np.ndarray | None, field: tuple[np.ndarray, np.ndarray] | None,
-                   data: np.ndarray | None, title: str, extent: float = 3.0) -> go.Figure:
+def scatter_figure(
+    points: np.ndarray,
+    x0_hat: np.ndarray | None,
+    field: tuple[np.ndarray, np.ndarray] | None,
+    data: np.ndarray | None,
+    title: str,
+    extent: float = 3.0,
+) -> go.Figure:
     """The toy: the data (faint), the current cloud x_t, its predicted x_0, and the denoising direction as arrows."""
     fig = go.Figure()
     if data is not None:
-        fig.add_trace(go.Scatter(x=data[:, 0], y=data[:, 1], mode="markers", name="data",
-                                   marker=dict(size=3, color="#dee2e6")))
+        fig.add_trace(
+            go.Scatter(x=data[:, 0], y=data[:, 1], mode="markers", name="data", marker=dict(size=3, color="#dee2e6"))
+        )
     if field is not None:
         pts, vec = field
         xs, ys = arrow_segments(pts, vec, 0.25)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="x0_hat - x_t", line=dict(color="#f08c00", width=1)))
     if x0_hat is not None:
-        fig.add_trace(go.Scatter(x=x0_hat[:, 0], y=x0_hat[:, 1], mode="markers", name="predicted x_0",
-                                   marker=dict(size=3, color="#ff8787", opacity=0.5)))
-    fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="x_t",
-                               marker=dict(size=4, color="#3b5bdb")))
+        fig.add_trace(
+            go.Scatter(
+                x=x0_hat[:, 0],
+                y=x0_hat[:, 1],
+                mode="markers",
+                name="predicted x_0",
+                marker=dict(size=3, color="#ff8787", opacity=0.5),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name="x_t", marker=dict(size=4, color="#3b5bdb"))
+    )
     fig.update_layout(xaxis=dict(range=[-extent, extent]), yaxis=dict(range=[-extent, extent], scaleanchor="x"))
     return _layout(fig, title, 460)
 
 
-def scatter_animation(snapshots: list[tuple[str, np.ndarray]], data: np.ndarray | None, title: str,
-                      extent: float = 3.0) -> go.Figure:
+def scatter_animation(
+    snapshots: list[tuple[str, np.ndarray]], data: np.ndarray | None, title: str, extent: float = 3.0
+) -> go.Figure:
     """The whole flow as a plotly animation: a play button and a slider over (label, points) snapshots."""
     last_label, last = snapshots[-1]
     fig = scatter_figure(last, None, None, data, title, extent)
     moving = len(fig.data) - 1  # the x_t trace is drawn last
-    fig.frames = [go.Frame(data=[go.Scatter(x=p[:, 0], y=p[:, 1])], traces=[moving], name=label)
-                  for label, p in snapshots]
-    steps = [dict(method="animate", label=label, args=[[label], dict(mode="immediate", frame=dict(duration=0, redraw=True),
-                                                                   transition=dict(duration=0))])
-             for label, _ in snapshots]
+    fig.frames = [
+        go.Frame(data=[go.Scatter(x=p[:, 0], y=p[:, 1])], traces=[moving], name=label) for label, p in snapshots
+    ]
+    steps = [
+        dict(
+            method="animate",
+            label=label,
+            args=[[label], dict(mode="immediate", frame=dict(duration=0, redraw=True), transition=dict(duration=0))],
+        )
+        for label, _ in snapshots
+    ]
     fig.update_layout(
-        updatemenus=[dict(type="buttons", x=0, y=-0.12, xanchor="left", showactive=False, buttons=[
-            dict(label="Play", method="animate",
-                 args=[None, dict(frame=dict(duration=80, redraw=True), transition=dict(duration=0), fromcurrent=False)])])],
+        updatemenus=[
+            dict(
+                type="buttons",
+                x=0,
+                y=-0.12,
+                xanchor="left",
+                showactive=False,
+                buttons=[
+                    dict(
+                        label="Play",
+                        method="animate",
+                        args=[
+                            None,
+                            dict(frame=dict(duration=80, redraw=True), transition=dict(duration=0), fromcurrent=False),
+                        ],
+                    )
+                ],
+            )
+        ],
         sliders=[dict(active=len(steps) - 1, steps=steps, x=0.12, y=-0.05, len=0.88, currentvalue=dict(prefix=""))],
         height=520,
     )

@@ -1,4 +1,5 @@
 """Shared test settings (offline, no analytics, the repository on sys.path) and the running app."""
+
 import os
 import socket
 import subprocess
@@ -25,8 +26,12 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     port = free_port()
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1",
-           "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio"))}
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
+    }
     log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
@@ -44,5 +49,3 @@ def app_url(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(10)
-
-

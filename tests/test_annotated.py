@@ -1,4 +1,5 @@
 """The Annotated Diffusion engine: schedules, the forward process on any upload, the toy, live training."""
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -15,8 +16,9 @@ def test_schedule_curves_cover_every_schedule():
         annotated.schedule_curves(0)
 
 
-@pytest.mark.parametrize("mode,size", [("RGBA", (40, 30)), ("L", (64, 64)), ("P", (17, 99)), ("RGB", (6000, 4000)),
-                                       ("I;16", (50, 50))])
+@pytest.mark.parametrize(
+    "mode,size", [("RGBA", (40, 30)), ("L", (64, 64)), ("P", (17, 99)), ("RGB", (6000, 4000)), ("I;16", (50, 50))]
+)
 def test_forward_process_takes_any_image(mode, size):
     img = Image.new(mode, size)
     x_t, strip, ts = annotated.forward_process(img, "cosine", 10, 1000)
@@ -46,6 +48,7 @@ def test_forward_process_rejects_bad_input(tmp_path):
 
 def test_network_parts_add_up():
     from engines.core.nn import UNet2D
+
     m = UNet2D(annotated.LIVE_NET)
     rows = annotated.network_parts(m)
     assert rows[-1][0] == "total" and rows[-1][2] == sum(p.numel() for p in m.parameters())

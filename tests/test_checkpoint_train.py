@@ -1,4 +1,5 @@
 """Checkpoints round-trip, shipped weights load, and the training loop is seeded and resumable."""
+
 import json
 
 import pytest
@@ -19,8 +20,12 @@ def tiny_trainer(seed=0, steps=6):
     data = torch.randn(32, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     cfg = TrainConfig(steps=steps, batch_size=4, lr=1e-3, warmup=2, seed=seed, save_every=3)
     torch.manual_seed(seed)  # the initial weights
-    return Trainer(UNet2D(TINY), lambda m, x, g: diffusion_loss(m, x, sched, "eps", generator=g),
-                   lambda step, g: data[torch.randint(0, 32, (4,), generator=g)], cfg)
+    return Trainer(
+        UNet2D(TINY),
+        lambda m, x, g: diffusion_loss(m, x, sched, "eps", generator=g),
+        lambda step, g: data[torch.randint(0, 32, (4,), generator=g)],
+        cfg,
+    )
 
 
 def test_save_load_round_trip(tmp_path):

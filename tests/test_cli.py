@@ -1,4 +1,5 @@
 """The command line end to end: `python -m engines <engine> ... --out DIR` writes DIR/000.png ..."""
+
 import subprocess
 import sys
 
@@ -16,8 +17,22 @@ def run(*args, ok=True):
 
 
 def test_ddpm_cli_writes_numbered_samples_and_a_grid(tmp_path):
-    run("engines", "ddpm", "--dataset", "shapes", "--sampler", "dpm++", "--steps", "5", "--n", "3", "--seed", "1",
-        "--out", str(tmp_path))
+    run(
+        "engines",
+        "ddpm",
+        "--dataset",
+        "shapes",
+        "--sampler",
+        "dpm++",
+        "--steps",
+        "5",
+        "--n",
+        "3",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path),
+    )
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["000.png", "001.png", "002.png", "grid.png"]
     assert Image.open(tmp_path / "000.png").size == (32, 32)
@@ -25,7 +40,20 @@ def test_ddpm_cli_writes_numbered_samples_and_a_grid(tmp_path):
 
 def test_ddpm_cli_is_reproducible(tmp_path):
     for d in ("a", "b"):
-        run("engines", "ddpm", "--dataset", "digits", "--steps", "8", "--n", "2", "--seed", "3", "--out", str(tmp_path / d))
+        run(
+            "engines",
+            "ddpm",
+            "--dataset",
+            "digits",
+            "--steps",
+            "8",
+            "--n",
+            "2",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / d),
+        )
     assert (tmp_path / "a" / "001.png").read_bytes() == (tmp_path / "b" / "001.png").read_bytes()
 
 
@@ -41,7 +69,16 @@ def test_every_engine_documents_itself(engine):
 
 
 def test_annotated_cli_forward_and_toy(tmp_path):
-    run("engines", "annotated", "--input", str(ROOT / "examples" / "chelsea.png"), "--t", "300", "--out", str(tmp_path / "f"))
+    run(
+        "engines",
+        "annotated",
+        "--input",
+        str(ROOT / "examples" / "chelsea.png"),
+        "--t",
+        "300",
+        "--out",
+        str(tmp_path / "f"),
+    )
     assert (tmp_path / "f" / "000.png").exists() and (tmp_path / "f" / "strip.png").exists()
     run("engines", "annotated", "--toy", "swissroll", "--steps", "10", "--n", "200", "--out", str(tmp_path / "t"))
     assert Image.open(tmp_path / "t" / "000.png").size == (256, 256)

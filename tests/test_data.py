@@ -1,4 +1,5 @@
 """The data sets: digits as shipped by scikit-learn, and the shapes world as DESIGN.md specifies it."""
+
 import numpy as np
 import pytest
 import torch
@@ -12,6 +13,7 @@ def test_digits_are_1797_images_in_range():
     assert x.shape == (1797, 1, 16, 16) and y.shape == (1797,)
     assert x.min() >= -1 and x.max() <= 1 and set(y.tolist()) == set(range(10))
     from sklearn.datasets import load_digits
+
     x8, _ = load_digits_tensor(8)
     assert np.allclose(to_8x8(x8), load_digits().data, atol=1e-4)
 
@@ -52,7 +54,9 @@ def test_background_pixels_have_the_background_colour():
 def test_captions_leave_parts_out_so_each_is_learnt_alone():
     caps = [shapes.render(1, i, 32)[1].caption for i in range(300)]
     assert any("background" in c for c in caps) and any("background" not in c for c in caps)
-    assert any(c.split()[1] in shapes.SIZES for c in caps) and any(" to the left of " in c or " above " in c for c in caps)
+    assert any(c.split()[1] in shapes.SIZES for c in caps) and any(
+        " to the left of " in c or " above " in c for c in caps
+    )
 
 
 def test_dataset_tensor():

@@ -1,4 +1,5 @@
 """The DDPM engine with its shipped weights: sample quality, reproducibility, and clear errors."""
+
 import pytest
 import torch
 
@@ -43,11 +44,17 @@ def test_sampling_streams_every_step():
     assert steps[0].x.std() > steps[-1].x0.std() * 0.5  # starts as noise
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(steps=0), "steps must be between 1 and 1000"), (dict(steps=1001), "steps must be between 1 and 1000"),
-    (dict(n=100_000), "batch size must be between 1 and 256"), (dict(sampler="euler"), "unknown sampler"),
-    (dict(dataset="cifar"), "unknown dataset"), (dict(eta=2.0), "eta must be"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(steps=0), "steps must be between 1 and 1000"),
+        (dict(steps=1001), "steps must be between 1 and 1000"),
+        (dict(n=100_000), "batch size must be between 1 and 256"),
+        (dict(sampler="euler"), "unknown sampler"),
+        (dict(dataset="cifar"), "unknown dataset"),
+        (dict(eta=2.0), "eta must be"),
+    ],
+)
 def test_bad_requests_get_clear_messages(kwargs, match):
     args = dict(dataset="digits", sampler="ddim", steps=10, n=4, seed=0) | kwargs
     with pytest.raises(ValueError, match=match):

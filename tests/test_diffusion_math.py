@@ -1,4 +1,5 @@
 """The Gaussian diffusion maths against closed forms."""
+
 import math
 
 import pytest

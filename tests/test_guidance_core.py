@@ -1,5 +1,5 @@
 """Guidance and image-to-image wrappers against closed forms and exact toy denoisers."""
-import pytest
+
 import torch
 
 from engines.core.diffusion import split_prediction
@@ -29,7 +29,9 @@ def test_cfg_scale_0_is_unconditional_and_1_is_conditional():
 
 def test_cfg_handles_dict_conditions():
     d = Denoiser(lambda x, t, c: x * c["w"].view(-1, 1), "eps")
-    out = classifier_free(d, lambda c: {"w": torch.zeros_like(c["w"])}, 2.0)(torch.ones(2, 3), torch.zeros(2), {"w": torch.tensor([1.0, 2.0])})
+    out = classifier_free(d, lambda c: {"w": torch.zeros_like(c["w"])}, 2.0)(
+        torch.ones(2, 3), torch.zeros(2), {"w": torch.tensor([1.0, 2.0])}
+    )
     assert torch.allclose(out, torch.tensor([[2.0] * 3, [4.0] * 3]))
 
 

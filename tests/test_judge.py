@@ -1,4 +1,5 @@
 """The analytical shapes judge reads rendered scenes correctly (it is the referee of later tabs' quality bars)."""
+
 import numpy as np
 import pytest
 

@@ -1,4 +1,5 @@
 """Every sampler against the exact denoiser of a Gaussian data distribution: it must recover the known moments."""
+
 import pytest
 import torch
 
@@ -11,9 +12,11 @@ MU, S = 0.5, 0.3  # data: x_0 ~ N(MU, S^2) in every dimension
 
 def exact_denoiser(schedule) -> Denoiser:
     """E[x_0 | x_t] for Gaussian data, in closed form: MU + sqrt(ab) S^2 / (ab S^2 + 1 - ab) (x_t - sqrt(ab) MU)."""
+
     def net(x_t, t, cond):
         ab = bcast(schedule.at(t), x_t)
         return MU + ab.sqrt() * S**2 / (ab * S**2 + 1 - ab) * (x_t - ab.sqrt() * MU)
+
     return Denoiser(net, "x0", clip=None)
 
 
@@ -31,7 +34,9 @@ def test_sampler_recovers_gaussian_moments(name, steps, schedule):
 def test_a_wrong_denoiser_fails_the_same_check():
     """The moment check can fail: a denoiser that ignores x_t collapses the samples onto MU."""
     s = make_schedule("linear", 1000)
-    x = final(sample_loop("ddim", Denoiser(lambda x, t, c: torch.full_like(x, MU), "x0", None), torch.randn(5000, 1), s, 50)).x
+    x = final(
+        sample_loop("ddim", Denoiser(lambda x, t, c: torch.full_like(x, MU), "x0", None), torch.randn(5000, 1), s, 50)
+    ).x
     assert x.std().item() < 0.5 * S
 
 

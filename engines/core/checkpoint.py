@@ -1,4 +1,5 @@
 """Checkpoints: weights as .safetensors (fp16) plus a .json config that rebuilds the model; load(name) is cached."""
+
 from __future__ import annotations
 
 import json
@@ -37,7 +38,9 @@ def save(name: str, model: nn.Module, meta: dict, directory: Path | str | None =
     """Write DIR/name.safetensors (fp16 by default) and DIR/name.json; meta must hold 'arch' and 'config'."""
     directory = Path(directory or WEIGHTS_DIR)
     directory.mkdir(parents=True, exist_ok=True)
-    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()}
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).contiguous().cpu() for k, v in model.state_dict().items()
+    }
     save_file(state, str(directory / f"{name}.safetensors"))
     (directory / f"{name}.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
     load.cache_clear()

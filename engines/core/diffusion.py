@@ -1,4 +1,5 @@
 """Gaussian diffusion maths: q(x_t | x_0), the posterior q(x_{t-1} | x_t, x_0), eps / x0 / v conversions, losses."""
+
 from __future__ import annotations
 
 from typing import Callable, Literal
@@ -70,7 +71,9 @@ def v_to_eps(v: Tensor, x_t: Tensor, alpha_bar: Tensor | float) -> Tensor:
     return (1 - ab).sqrt() * x_t + ab.sqrt() * v
 
 
-def split_prediction(pred: Tensor, x_t: Tensor, alpha_bar: Tensor | float, parameterization: str) -> tuple[Tensor, Tensor]:
+def split_prediction(
+    pred: Tensor, x_t: Tensor, alpha_bar: Tensor | float, parameterization: str
+) -> tuple[Tensor, Tensor]:
     """Turn a network output of any parameterisation into the pair (x0_hat, eps_hat)."""
     if parameterization == "eps":
         return eps_to_x0(pred, x_t, alpha_bar), pred

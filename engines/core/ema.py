@@ -1,4 +1,5 @@
 """Exponential moving average of weights (DDPM Sec. 4 / tpu_utils.make_ema), with a decay warm-up."""
+
 from __future__ import annotations
 
 import copy

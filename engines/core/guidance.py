@@ -1,5 +1,6 @@
 """Guidance as wrappers of a Denoiser, so every sampler gets them for free: classifier-free guidance (Ho & Salimans
 2022), classifier guidance (Dhariwal & Nichol 2021) and dynamic thresholding (Saharia et al. 2022)."""
+
 from __future__ import annotations
 
 from typing import Any, Callable
@@ -30,6 +31,7 @@ def classifier_free(denoiser: Denoiser, null_cond: Callable[[Any], Any], scale: 
     Both predictions come from one doubled batch. null_cond(cond) builds the 'no condition' for a batch.
     The combination is linear, so it is the same in eps, x0 or v: the parameterisation is kept.
     """
+
     def net(x_t: Tensor, t: Tensor, cond: Any) -> Tensor:
         if scale == 1.0:
             return denoiser.net(x_t, t, cond)
@@ -42,12 +44,14 @@ def classifier_free(denoiser: Denoiser, null_cond: Callable[[Any], Any], scale: 
     return Denoiser(net, denoiser.parameterization, denoiser.clip)
 
 
-def classifier_guidance(denoiser: Denoiser, log_prob: Callable[[Tensor, Tensor, Any], Tensor], schedule: Schedule,
-                        scale: float) -> Denoiser:
+def classifier_guidance(
+    denoiser: Denoiser, log_prob: Callable[[Tensor, Tensor, Any], Tensor], schedule: Schedule, scale: float
+) -> Denoiser:
     """Dhariwal & Nichol 2021, Algorithm 2 / Eq. 14 (condition_score): eps' = eps - sqrt(1 - alpha_bar_t) s grad log p(y|x_t).
 
     log_prob(x_t, t, cond) -> (B,) log p_phi(y | x_t) of a noise-aware classifier; the result is an eps-denoiser.
     """
+
     def net(x_t: Tensor, t: Tensor, cond: Any) -> Tensor:
         ab = schedule.at(t)
         _, eps = split_prediction(denoiser.net(x_t, t, cond), x_t, ab, denoiser.parameterization)

@@ -4,6 +4,7 @@ All samplers share one contract (DESIGN.md): `for step in sampler(denoiser, x_T,
 A Denoiser is a function (x_t, t, cond) -> prediction with its parameterisation stated; wrappers (guidance,
 thresholding, known-pixel replacement) are Denoisers too, so every sampler gets them for free.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -199,8 +200,16 @@ def dpmpp_2m(
         yield Step(i, len(ts), t, x, x0)
 
 
-def sample_loop(name: str, denoiser: Denoiser, x_T: Tensor, schedule: Schedule, steps: int, cond: Any = None,
-                eta: float = 0.0, generator: torch.Generator | None = None) -> Iterator[Step]:
+def sample_loop(
+    name: str,
+    denoiser: Denoiser,
+    x_T: Tensor,
+    schedule: Schedule,
+    steps: int,
+    cond: Any = None,
+    eta: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> Iterator[Step]:
     """Dispatch by name: 'ddpm' (ancestral, respaced), 'ddim' (with eta) or 'dpm++' (DPM-Solver++ 2M)."""
     if name == "ddpm":
         return ddpm(denoiser, x_T, schedule, steps, cond, generator=generator)

@@ -1,4 +1,5 @@
 """Noise schedules as plain functions of t: each gives alpha_bar_t = prod_s (1 - beta_s) over T discrete steps."""
+
 from __future__ import annotations
 
 import math
@@ -33,7 +34,12 @@ def sigmoid_betas(T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> T
     return torch.sigmoid(torch.linspace(-6, 6, T, dtype=torch.float64)) * (beta_end - beta_start) + beta_start
 
 
-_BETAS = {"linear": linear_betas, "cosine": cosine_betas, "sigmoid": sigmoid_betas, "scaled_linear": scaled_linear_betas}
+_BETAS = {
+    "linear": linear_betas,
+    "cosine": cosine_betas,
+    "sigmoid": sigmoid_betas,
+    "scaled_linear": scaled_linear_betas,
+}
 
 
 def betas_for(name: str, T: int = 1000, **kw: float) -> Tensor:

@@ -3,6 +3,7 @@
 `Trainer.steps()` is a generator (the live-training tab streams it); `fit()` drains it with a tqdm bar, saves a
 resumable state every `save_every` steps and exports the EMA weights as a shipped checkpoint.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,8 +69,15 @@ def _channels_last(batch: Any) -> Any:
 class Trainer:
     """Holds model, EMA, optimiser and RNG; `steps()` yields a TrainStep after every optimiser step."""
 
-    def __init__(self, model: nn.Module, loss_fn: LossFn, batch_fn: BatchFn, cfg: TrainConfig, device: str = "cpu",
-                 channels_last: bool = False):
+    def __init__(
+        self,
+        model: nn.Module,
+        loss_fn: LossFn,
+        batch_fn: BatchFn,
+        cfg: TrainConfig,
+        device: str = "cpu",
+        channels_last: bool = False,
+    ):
         torch.manual_seed(cfg.seed)
         self.cfg, self.device, self.channels_last = cfg, device, channels_last
         self.model = model.to(device).train()
@@ -102,8 +110,14 @@ class Trainer:
             yield TrainStep(self.step, float(loss.detach()), lr)
 
     def state_dict(self) -> dict:
-        return {"model": self.model.state_dict(), "ema": self.ema.state_dict(), "opt": self.opt.state_dict(),
-                "gen": self.gen.get_state(), "step": self.step, "cpu_rng": torch.get_rng_state()}
+        return {
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "opt": self.opt.state_dict(),
+            "gen": self.gen.get_state(),
+            "step": self.step,
+            "cpu_rng": torch.get_rng_state(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
@@ -149,10 +163,18 @@ def fit(
             if rec.step % cfg.save_every == 0 or rec.step == cfg.steps:
                 elapsed = time.time() - t0
                 torch.save({"trainer": trainer.state_dict(), "elapsed": elapsed}, state_path)
-                info = {**meta, "training": {**asdict(cfg), "steps_done": rec.step, "seconds": round(elapsed, 1),
-                                             "final_loss": round(sum(losses[-100:]) / len(losses[-100:]), 5),
-                                             "device": trainer.device, "threads": torch.get_num_threads(),
-                                             "command": f"python -m engines.train {name}"}}
+                info = {
+                    **meta,
+                    "training": {
+                        **asdict(cfg),
+                        "steps_done": rec.step,
+                        "seconds": round(elapsed, 1),
+                        "final_loss": round(sum(losses[-100:]) / len(losses[-100:]), 5),
+                        "device": trainer.device,
+                        "threads": torch.get_num_threads(),
+                        "command": f"python -m engines.train {name}",
+                    },
+                }
                 if on_save is not None:
                     info.update(on_save(trainer))
                 out = checkpoint.save(name, trainer.ema.model, info, weights_dir)

@@ -1,5 +1,6 @@
 """Denoiser wrappers for image-to-image work: keep known pixels (Palette inpainting / uncropping) and process a
 large canvas in overlapping tiles (SR3 beyond its training size)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -18,6 +19,7 @@ def known_pixels(denoiser: Denoiser, y0: Tensor, mask: Tensor, schedule: Schedul
 
     mask: 1 where pixels are missing (to generate), 0 where they are known; broadcastable to y0.
     """
+
     def net(x_t: Tensor, t: Tensor, cond: Any) -> Tensor:
         x_in = y0 * (1 - mask) + x_t * mask
         x0, _ = split_prediction(denoiser.net(x_in, t, cond), x_in, schedule.at(t), denoiser.parameterization)
@@ -48,6 +50,7 @@ def _starts(length: int, tile: int, overlap: int) -> list[int]:
 def tiled(denoiser: Denoiser, tile: int, overlap: int) -> Denoiser:
     """Run the network on overlapping tile x tile windows of x_t (and of an image cond of the same size) and
     blend the predictions with ramped weights, so a model trained on small crops serves any canvas size."""
+
     def net(x_t: Tensor, t: Tensor, cond: Any) -> Tensor:
         B, C, H, W = x_t.shape
         if H <= tile and W <= tile:

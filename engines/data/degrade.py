@@ -1,5 +1,6 @@
 """Palette's four corruptions of a clean image (Saharia et al. 2022, Sec. 4): greyscale, free-form and box holes,
 a missing side (uncropping) and JPEG compression; masks are 1 where pixels are missing."""
+
 from __future__ import annotations
 
 import io
@@ -39,11 +40,11 @@ def side_mask(size: int, side: str, fraction: float = 0.5) -> Tensor:
     if side == "left":
         m[..., :, :k] = 1
     elif side == "right":
-        m[..., :, size - k:] = 1
+        m[..., :, size - k :] = 1
     elif side == "top":
         m[..., :k, :] = 1
     elif side == "bottom":
-        m[..., size - k:, :] = 1
+        m[..., size - k :, :] = 1
     else:
         raise ValueError(f"unknown side {side!r}; choose one of {', '.join(SIDES)}")
     return m
@@ -54,7 +55,7 @@ def box_mask(size: int, rng: np.random.Generator, lo: float = 0.25, hi: float = 
     h, w = (rng.uniform(lo, hi, 2) * size).astype(int)
     y, x = rng.integers(0, size - h + 1), rng.integers(0, size - w + 1)
     m = torch.zeros(1, size, size)
-    m[..., y:y + h, x:x + w] = 1
+    m[..., y : y + h, x : x + w] = 1
     return m
 
 
@@ -74,8 +75,9 @@ def brush_mask(size: int, rng: np.random.Generator, strokes: int = 3) -> Tensor:
     return torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)[None].round()
 
 
-def corrupt(x0: Tensor, task: str, mask: Tensor | None = None, quality: int = 15,
-            gen: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+def corrupt(
+    x0: Tensor, task: str, mask: Tensor | None = None, quality: int = 15, gen: torch.Generator | None = None
+) -> tuple[Tensor, Tensor]:
     """Palette's conditioning image for a task, and the mask of pixels to generate (ones for whole-image tasks).
 
     inpainting / uncropping: y_cond = x0 (1 - m) + m z, the hole filled with Gaussian noise (Palette's dataset code).
@@ -101,7 +103,7 @@ def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Ten
     conds, masks = [], []
     for i in range(B):
         task = TASKS[int(rng.integers(len(TASKS)))]
-        xi = x0[i:i + 1]
+        xi = x0[i : i + 1]
         if task == "inpainting":
             m = box_mask(H, rng) if rng.random() < 0.5 else brush_mask(H, rng)
             if rng.random() < 0.3:

@@ -1,4 +1,5 @@
 """scikit-learn's 1,797 handwritten 8x8 digits, served as (N, 1, S, S) tensors in [-1, 1]."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -4,6 +4,7 @@ No learning, so it cannot be fooled the way a classifier used for guidance can: 
 entry, the shape comes from three measurements of the object's fractional coverage (anti-aliased edges count
 partly), size from its width, position from its centroid.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,9 +56,11 @@ def shape_features(coverage: np.ndarray) -> dict[str, float]:
     third = max(1, h // 3)
     ch, cw = max(1, h // 4), max(1, w // 4)
     cells = [box[:ch, :cw], box[:ch, -cw:], box[-ch:, :cw], box[-ch:, -cw:]]
-    return {"solidity": float(coverage.sum() / hull),
-            "taper": float(box[:third].mean() / max(box[-third:].mean(), 1e-6)),
-            "corners": float(np.mean([c.mean() for c in cells]))}
+    return {
+        "solidity": float(coverage.sum() / hull),
+        "taper": float(box[:third].mean() / max(box[-third:].mean(), 1e-6)),
+        "corners": float(np.mean([c.mean() for c in cells])),
+    }
 
 
 def classify_shape(f: dict[str, float]) -> str:
@@ -89,12 +92,23 @@ def judge(img: np.ndarray, min_area: float = 0.01) -> tuple[str, list[Judged]]:
         grown = ndimage.binary_dilation(comp)
         coverage = np.where(grown, np.clip(dist / full, 0, 1), 0)
         ys, xs = np.nonzero(comp)
-        cy, cx = (coverage * np.arange(H)[:, None]).sum() / coverage.sum(), (coverage * np.arange(W)[None]).sum() / coverage.sum()
+        cy, cx = (
+            (coverage * np.arange(H)[:, None]).sum() / coverage.sum(),
+            (coverage * np.arange(W)[None]).sum() / coverage.sum(),
+        )
         cx, cy = (cx + 0.5) / W, (cy + 0.5) / H
         width = (xs.max() - xs.min() + 1) / W
         position = min(POSITIONS, key=lambda p: (POSITIONS[p][0] - cx) ** 2 + (POSITIONS[p][1] - cy) ** 2)
-        objects.append(Judged(nearest_colour(colour_rgb), classify_shape(shape_features(coverage)),
-                              "large" if width > 0.43 else "small",
-                              position, float(cx), float(cy), float(coverage.sum() / (H * W))))
+        objects.append(
+            Judged(
+                nearest_colour(colour_rgb),
+                classify_shape(shape_features(coverage)),
+                "large" if width > 0.43 else "small",
+                position,
+                float(cx),
+                float(cy),
+                float(coverage.sum() / (H * W)),
+            )
+        )
     objects.sort(key=lambda o: -o.area)
     return nearest_colour(bg), objects

@@ -1,5 +1,6 @@
 """Natural photos shipped inside scikit-image and scikit-learn, split into training and held-out sets, and random
 crops of them for the image-to-image models (SR3, Palette). Nothing is downloaded."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -10,8 +11,21 @@ import torch.nn.functional as F
 from torch import Tensor
 
 # Colour photos and grey textures bundled in the wheels; grey ones are used as 3 equal channels.
-TRAIN = ("astronaut", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "china",
-         "brick", "grass", "gravel", "camera", "coins", "moon")
+TRAIN = (
+    "astronaut",
+    "chelsea",
+    "rocket",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+    "china",
+    "brick",
+    "grass",
+    "gravel",
+    "camera",
+    "coins",
+    "moon",
+)
 HELD_OUT = ("coffee", "flower")  # never seen in training: the examples and the quality checks use these
 
 
@@ -52,7 +66,7 @@ def random_crops(n: int, size: int, gen: torch.Generator, names: tuple[str, ...]
         _, H, W = img.shape
         y = int(torch.randint(H - size + 1, (1,), generator=gen))
         x = int(torch.randint(W - size + 1, (1,), generator=gen))
-        c = img[:, y:y + size, x:x + size]
+        c = img[:, y : y + size, x : x + size]
         if torch.rand(1, generator=gen) < 0.5:
             c = c.flip(-1)
         crops.append(torch.rot90(c, int(torch.randint(4, (1,), generator=gen)), dims=(1, 2)))
@@ -61,6 +75,7 @@ def random_crops(n: int, size: int, gen: torch.Generator, names: tuple[str, ...]
 
 def crop_batches(batch_size: int, size: int, names: tuple[str, ...] = TRAIN):
     """A batch function for the training loop: fn(step, generator) -> (batch_size, 3, size, size)."""
+
     def fn(step: int, gen: torch.Generator) -> Tensor:
         return random_crops(batch_size, size, gen, names)
 

@@ -1,4 +1,5 @@
 """The shapes world (DESIGN.md): procedural scenes of flat-coloured shapes with captions, deterministic by seed."""
+
 from __future__ import annotations
 
 import math
@@ -11,17 +12,32 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 
 COLOURS: dict[str, tuple[int, int, int]] = {
-    "red": (220, 40, 40), "orange": (245, 140, 20), "yellow": (235, 215, 40), "green": (40, 165, 70),
-    "blue": (40, 90, 220), "purple": (140, 60, 180), "white": (240, 240, 240), "black": (25, 25, 25),
+    "red": (220, 40, 40),
+    "orange": (245, 140, 20),
+    "yellow": (235, 215, 40),
+    "green": (40, 165, 70),
+    "blue": (40, 90, 220),
+    "purple": (140, 60, 180),
+    "white": (240, 240, 240),
+    "black": (25, 25, 25),
     "gray": (128, 128, 128),
 }
 SHAPES = ("circle", "square", "triangle", "star")
 SIZES = {"small": 0.30, "large": 0.55}
 POSITIONS = {  # centre as fractions of the width: a quarter of the width from the named edge
-    "center": (0.5, 0.5), "left": (0.25, 0.5), "right": (0.75, 0.5), "top": (0.5, 0.25), "bottom": (0.5, 0.75),
+    "center": (0.5, 0.5),
+    "left": (0.25, 0.5),
+    "right": (0.75, 0.5),
+    "top": (0.5, 0.25),
+    "bottom": (0.5, 0.75),
 }
-POSITION_PHRASES = {"center": "in the center", "left": "on the left", "right": "on the right",
-                    "top": "at the top", "bottom": "at the bottom"}
+POSITION_PHRASES = {
+    "center": "in the center",
+    "left": "on the left",
+    "right": "on the right",
+    "top": "at the top",
+    "bottom": "at the bottom",
+}
 RELATIONS = {"left": "to the left of", "right": "to the right of", "above": "above", "below": "below"}
 CLASSES = tuple(f"{c} {s}" for c in COLOURS for s in SHAPES)  # one class per (colour, shape): 36
 SUPERSAMPLE = 4
@@ -86,7 +102,9 @@ def draw(scene: Scene, size: int, rng: np.random.Generator | None = None) -> Ima
     return img.resize((size, size), Image.Resampling.BOX)
 
 
-def _object(rng: np.random.Generator, avoid: set[str], size: str, position: str, centre: tuple[float, float]) -> ShapeObject:
+def _object(
+    rng: np.random.Generator, avoid: set[str], size: str, position: str, centre: tuple[float, float]
+) -> ShapeObject:
     colour = str(rng.choice([c for c in COLOURS if c not in avoid]))
     shape = str(rng.choice(SHAPES))
     r = SIZES[size] / 2 * rng.uniform(0.92, 1.08)

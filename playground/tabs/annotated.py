@@ -1,4 +1,5 @@
 """Annotated Diffusion tab: the blog post made interactive, cell by cell."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,10 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 @user_errors
 def annotated_schedules(T: float):
     curves = annotated.schedule_curves(int(T))
-    return (curves_figure(curves, "alpha_bar", "alpha_bar_t: how much signal is left", "alpha_bar"),
-            curves_figure(curves, "log_snr", "log SNR(t)", "log SNR"))
+    return (
+        curves_figure(curves, "alpha_bar", "alpha_bar_t: how much signal is left", "alpha_bar"),
+        curves_figure(curves, "log_snr", "log SNR(t)", "log SNR"),
+    )
 
 
 @user_errors
@@ -79,15 +82,17 @@ def annotated_train(seconds: float, loss: str, schedule: str, seed: float):
     samples = None
     for u in annotated.live_train(float(seconds), loss, schedule, seed=int(seed)):
         samples = u.samples or samples
-        status = (f"step {u.step} · {u.seconds:.0f}/{float(seconds):.0f} s · loss {u.losses[-1]:.4f}"
-                  + (" · done" if u.done else ""))
+        status = f"step {u.step} · {u.seconds:.0f}/{float(seconds):.0f} s · loss {u.losses[-1]:.4f}" + (
+            " · done" if u.done else ""
+        )
         yield loss_figure(u.losses, f"{loss} loss while training"), samples if u.samples else gr.skip(), status
 
 
 def build() -> None:
     live_params = annotated.network_parts(UNet2D(annotated.LIVE_NET))[-1][2]
     paper_card(
-        "The Annotated Diffusion Model", "Rogge & Rasul · Hugging Face blog, 2022",
+        "The Annotated Diffusion Model",
+        "Rogge & Rasul · Hugging Face blog, 2022",
         "https://huggingface.co/blog/annotated-diffusion",
         "$q(x_t|x_0) = \\mathcal{N}(\\sqrt{\\bar\\alpha_t}\\,x_0, (1-\\bar\\alpha_t)I)$, so any $x_t$ is one step away from "
         "$x_0$; the network learns $\\epsilon_\\theta(x_t, t)$ with a Huber loss.",
@@ -106,8 +111,13 @@ def build() -> None:
     with gr.Accordion("2 · The forward process q(x_t | x_0)", open=True):
         with gr.Row():
             with gr.Column():
-                image = gr.Image(label="x_0: upload any image", type="pil", value=str(EXAMPLES / "astronaut.png"),
-                                 height=240, sources=["upload", "clipboard"])
+                image = gr.Image(
+                    label="x_0: upload any image",
+                    type="pil",
+                    value=str(EXAMPLES / "astronaut.png"),
+                    height=240,
+                    sources=["upload", "clipboard"],
+                )
                 schedule = gr.Radio(list(SCHEDULES), value="linear", label="Schedule")
                 t = gr.Slider(0, 999, value=250, step=1, label="t")
                 fseed = gr.Number(0, precision=0, label="Noise seed", minimum=0)
@@ -116,18 +126,29 @@ def build() -> None:
                 x_t = gr.Image(first[0], label="x_t", type="pil", format="png", height=256)
                 strip = gr.Image(first[1], label="x_t at several t", type="pil", format="png")
                 ts_text = gr.Markdown(first[2])
-        gr.Examples([[str(EXAMPLES / f)] for f in ("astronaut.png", "chelsea.png", "coffee.png", "shapes_scene.png")],
-                    [image], label="Example images")
+        gr.Examples(
+            [[str(EXAMPLES / f)] for f in ("astronaut.png", "chelsea.png", "coffee.png", "shapes_scene.png")],
+            [image],
+            label="Example images",
+        )
         fwd_inputs = [image, schedule, t, T, fseed]
         fwd_outputs = [x_t, strip, ts_text]
         for trig in (t.change, schedule.change, image.change, fseed.change):  # cheap: follows the slider as it moves
-            trig(annotated_forward, fwd_inputs, fwd_outputs, api_name="annotated_forward" if trig == t.change else False,
-                 show_progress="hidden", preprocess=False, trigger_mode="always_last")
+            trig(
+                annotated_forward,
+                fwd_inputs,
+                fwd_outputs,
+                api_name="annotated_forward" if trig == t.change else False,
+                show_progress="hidden",
+                preprocess=False,
+                trigger_mode="always_last",
+            )
         T.release(lambda v: gr.Slider(maximum=int(v) - 1), T, t, api_visibility="private")
     with gr.Accordion("3 · The network, part by part", open=False):
         net_ds = gr.Radio(list(ddpm.DATASETS), value="digits", label="Shipped DDPM network")
-        table = gr.Dataframe(headers=["part", "layers inside", "parameters"], value=network_table("digits"),
-                             interactive=False)
+        table = gr.Dataframe(
+            headers=["part", "layers inside", "parameters"], value=network_table("digits"), interactive=False
+        )
         net_ds.change(network_table, net_ds, table, api_visibility="private")
     with gr.Accordion("4 · A 2-D toy: watch every point flow", open=True):
         with gr.Row():
@@ -140,11 +161,20 @@ def build() -> None:
                 arrows = gr.Checkbox(True, label="Draw the denoising direction x0_hat - x_t as arrows")
                 toy_run = gr.Button("Sample", variant="primary")
             toy_plot = gr.Plot(label="x_t, predicted x_0 and the learned direction")
-        toy_run.click(annotated_toy, [toy, toy_sampler, toy_steps, toy_n, toy_seed, arrows], toy_plot,
-                      api_name="annotated_toy", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
+        toy_run.click(
+            annotated_toy,
+            [toy, toy_sampler, toy_steps, toy_n, toy_seed, arrows],
+            toy_plot,
+            api_name="annotated_toy",
+            concurrency_id=HEAVY,
+            concurrency_limit=1,
+            show_progress="minimal",
+        )
     with gr.Accordion("5 · Train it live", open=True):
-        gr.Markdown(f"A fresh {live_params / 1e3:.0f}k-parameter U-Net learns the digits with the post's recipe (eps-prediction, Huber "
-                    "loss, Adam 1e-3, T = 1000). Samples (DDIM, 20 steps, same seed) refresh every 15 s.")
+        gr.Markdown(
+            f"A fresh {live_params / 1e3:.0f}k-parameter U-Net learns the digits with the post's recipe (eps-prediction, Huber "
+            "loss, Adam 1e-3, T = 1000). Samples (DDIM, 20 steps, same seed) refresh every 15 s."
+        )
         with gr.Row():
             with gr.Column(scale=1, min_width=240):
                 seconds = gr.Slider(5, annotated.MAX_LIVE_SECONDS, value=60, step=5, label="Seconds of training")
@@ -157,7 +187,13 @@ def build() -> None:
                 train_status = gr.Markdown()
             loss_plot = gr.Plot(label="Loss")
             live_samples = gr.Image(label="Samples from the model being trained", type="pil", format="png")
-        tev = train_btn.click(annotated_train, [seconds, loss, live_sched, live_seed], [loss_plot, live_samples, train_status],
-                              api_name="annotated_train", concurrency_id=TRAINING, concurrency_limit=1,
-                              show_progress="minimal")
+        tev = train_btn.click(
+            annotated_train,
+            [seconds, loss, live_sched, live_seed],
+            [loss_plot, live_samples, train_status],
+            api_name="annotated_train",
+            concurrency_id=TRAINING,
+            concurrency_limit=1,
+            show_progress="minimal",
+        )
         train_stop.click(None, None, None, cancels=[tev])

@@ -1,4 +1,5 @@
 """DDPM tab: pick data set, sampler, steps, eta, seed and batch; watch x_t and the predicted x_0 denoise live."""
+
 from __future__ import annotations
 
 import tempfile
@@ -43,15 +44,19 @@ def ddpm_sample(dataset: str, sampler: str, steps: float, eta: float, seed: floa
             x_t, x0 = batch_grid(s.x, up), batch_grid(s.x0, up)
             if not last:
                 yield x_t, x0, chart, status, gr.skip(), gr.skip(), gr.skip()
-    gif = save_gif(gif_frames, tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name,
-                   duration_ms=max(40, 3000 // len(gif_frames)))
+    gif = save_gif(
+        gif_frames,
+        tempfile.NamedTemporaryFile(suffix=".gif", delete=False).name,
+        duration_ms=max(40, 3000 // len(gif_frames)),
+    )
     strip_img = grid(strip, cols=len(strip), upscale=6 if dataset == "digits" else 3, pad=2)
     yield x_t, x0, chart, f"done: {n} samples, {s.total} steps of {sampler}", x_t, strip_img, str(gif)
 
 
 def build() -> None:
     paper_card(
-        "Denoising Diffusion Probabilistic Models", "Ho, Jain, Abbeel · NeurIPS 2020",
+        "Denoising Diffusion Probabilistic Models",
+        "Ho, Jain, Abbeel · NeurIPS 2020",
         "https://arxiv.org/abs/2006.11239",
         "train on $L_{simple} = \\mathbb{E}\\|\\epsilon - \\epsilon_\\theta(\\sqrt{\\bar\\alpha_t}x_0 + \\sqrt{1-\\bar\\alpha_t}\\epsilon, t)\\|^2$, "
         "sample with $x_{t-1} = \\frac{1}{\\sqrt{\\alpha_t}}\\big(x_t - \\frac{\\beta_t}{\\sqrt{1-\\bar\\alpha_t}}\\epsilon_\\theta(x_t,t)\\big) + \\sigma_t z$ (Algorithm 2).",
@@ -65,9 +70,17 @@ def build() -> None:
         with gr.Column(scale=1, min_width=260):
             dataset = gr.Radio(list(ddpm.DATASETS), value="digits", label="Data set")
             sampler = gr.Radio(list(SAMPLER_LABELS), value="DDIM", label="Sampler")
-            steps = gr.Slider(1, ddpm.MAX_STEPS, value=50, step=1, label="Steps",
-                              info="DDPM needs hundreds; DDIM ~50; DPM-Solver++ ~20")
-            eta = gr.Slider(0, 1, value=0.0, step=0.05, label="eta (DDIM)", info="0 = deterministic, 1 = as noisy as DDPM")
+            steps = gr.Slider(
+                1,
+                ddpm.MAX_STEPS,
+                value=50,
+                step=1,
+                label="Steps",
+                info="DDPM needs hundreds; DDIM ~50; DPM-Solver++ ~20",
+            )
+            eta = gr.Slider(
+                0, 1, value=0.0, step=0.05, label="eta (DDIM)", info="0 = deterministic, 1 = as noisy as DDPM"
+            )
             with gr.Row():
                 seed = gr.Number(0, precision=0, label="Seed", minimum=0)
                 n = gr.Slider(1, 64, value=16, step=1, label="Batch size")
@@ -85,12 +98,24 @@ def build() -> None:
         with gr.Column():
             strip = gr.Image(label="Trajectory of the first sample (noise -> data)", type="pil", format="png")
             gif = gr.File(label="GIF of the whole run")
-    ev = run.click(ddpm_sample, [dataset, sampler, steps, eta, seed, n], [x_t, x0, chart, status, final, strip, gif],
-                   api_name="ddpm_sample", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
+    ev = run.click(
+        ddpm_sample,
+        [dataset, sampler, steps, eta, seed, n],
+        [x_t, x0, chart, status, final, strip, gif],
+        api_name="ddpm_sample",
+        concurrency_id=HEAVY,
+        concurrency_limit=1,
+        show_progress="minimal",
+    )
     stop.click(None, None, None, cancels=[ev])
     gr.Examples(
-        [["digits", "DDIM", 50, 0.0, 0, 64], ["digits", "DPM-Solver++ (2M)", 20, 0.0, 1, 64],
-         ["digits", "DDPM (ancestral, Alg. 2)", 250, 1.0, 2, 16], ["shapes", "DDIM", 50, 0.0, 0, 16],
-         ["shapes", "DPM-Solver++ (2M)", 20, 0.0, 3, 16]],
-        [dataset, sampler, steps, eta, seed, n], label="Try these",
+        [
+            ["digits", "DDIM", 50, 0.0, 0, 64],
+            ["digits", "DPM-Solver++ (2M)", 20, 0.0, 1, 64],
+            ["digits", "DDPM (ancestral, Alg. 2)", 250, 1.0, 2, 16],
+            ["shapes", "DDIM", 50, 0.0, 0, 16],
+            ["shapes", "DPM-Solver++ (2M)", 20, 0.0, 3, 16],
+        ],
+        [dataset, sampler, steps, eta, seed, n],
+        label="Try these",
     )

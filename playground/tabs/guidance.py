@@ -1,4 +1,5 @@
 """Guidance tab: pick a class, a method and a scale; watch the batch denoise; sweep scales for the trade-off."""
+
 from __future__ import annotations
 
 import gradio as gr
@@ -26,19 +27,37 @@ def guidance_sample(label: str, method: str, scale: float, steps: float, n: floa
             if not last:
                 yield x_t, x0, f"step {s.index + 1}/{s.total} · t = {s.t}"
     f = guidance.fidelity(s.x, label)
-    yield x_t, x0, (f"done: {int(n)} samples of '{label}', {method} at scale {float(scale):g}. "
-                    f"Judged right colour {f['colour']:.0%}, right shape {f['shape']:.0%}, both {f['both']:.0%}; "
-                    f"diversity {guidance.diversity(s.x):.3f}")
+    yield (
+        x_t,
+        x0,
+        (
+            f"done: {int(n)} samples of '{label}', {method} at scale {float(scale):g}. "
+            f"Judged right colour {f['colour']:.0%}, right shape {f['shape']:.0%}, both {f['both']:.0%}; "
+            f"diversity {guidance.diversity(s.x):.3f}"
+        ),
+    )
 
 
 def tradeoff_figure(rows: list[dict], method: str) -> go.Figure:
-    fig = go.Figure(go.Scatter(
-        x=[r["diversity"] for r in rows], y=[r["both"] for r in rows], mode="lines+markers+text",
-        text=[f"s={r['scale']:g}" for r in rows], textposition="top center", marker=dict(size=10)))
-    fig.update_layout(title=f"Fidelity vs diversity ({method}): higher scale moves up and left",
-                      xaxis_title="diversity (mean pairwise RMS distance)", yaxis_title="judged right class",
-                      yaxis=dict(range=[0, 1.05], tickformat=".0%"), height=320, template="plotly_white",
-                      margin=dict(l=50, r=20, t=40, b=40))
+    fig = go.Figure(
+        go.Scatter(
+            x=[r["diversity"] for r in rows],
+            y=[r["both"] for r in rows],
+            mode="lines+markers+text",
+            text=[f"s={r['scale']:g}" for r in rows],
+            textposition="top center",
+            marker=dict(size=10),
+        )
+    )
+    fig.update_layout(
+        title=f"Fidelity vs diversity ({method}): higher scale moves up and left",
+        xaxis_title="diversity (mean pairwise RMS distance)",
+        yaxis_title="judged right class",
+        yaxis=dict(range=[0, 1.05], tickformat=".0%"),
+        height=320,
+        template="plotly_white",
+        margin=dict(l=50, r=20, t=40, b=40),
+    )
     return fig
 
 
@@ -50,8 +69,10 @@ def guidance_sweep(label: str, method: str, steps: float, n: float, seed: float,
     rows = []
     for s in progress.tqdm(scales, desc="scales"):
         rows += guidance.sweep(label, method, [s], int(steps), int(n), int(seed))
-    gallery = [(batch_grid(r["x"], 2), f"s = {r['scale']:g}: class {r['both']:.0%}, diversity {r['diversity']:.2f}")
-               for r in rows]
+    gallery = [
+        (batch_grid(r["x"], 2), f"s = {r['scale']:g}: class {r['both']:.0%}, diversity {r['diversity']:.2f}")
+        for r in rows
+    ]
     return gallery, tradeoff_figure(rows, method)
 
 
@@ -74,8 +95,14 @@ def build() -> None:
         with gr.Column(scale=1, min_width=260):
             label = gr.Dropdown(list(shapes.CLASSES), value="red circle", label="Class")
             method = gr.Radio(list(METHOD_LABELS), value="classifier-free", label="Guidance")
-            scale = gr.Slider(0, 15, value=3.0, step=0.5, label="Guidance scale s",
-                              info="s = 1 + w: 0 unconditional, 1 conditional, above 1 guided")
+            scale = gr.Slider(
+                0,
+                15,
+                value=3.0,
+                step=0.5,
+                label="Guidance scale s",
+                info="s = 1 + w: 0 unconditional, 1 conditional, above 1 guided",
+            )
             steps = gr.Slider(1, 1000, value=50, step=1, label="DDIM steps")
             with gr.Row():
                 n = gr.Slider(1, guidance.MAX_BATCH, value=8, step=1, label="Batch size")
@@ -88,16 +115,36 @@ def build() -> None:
             with gr.Row():
                 x_t = gr.Image(label="x_t", type="pil", format="png", height=300)
                 x0 = gr.Image(label="predicted x_0", type="pil", format="png", height=300)
-    ev = run.click(guidance_sample, [label, method, scale, steps, n, seed], [x_t, x0, status],
-                   api_name="guidance_sample", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
+    ev = run.click(
+        guidance_sample,
+        [label, method, scale, steps, n, seed],
+        [x_t, x0, status],
+        api_name="guidance_sample",
+        concurrency_id=HEAVY,
+        concurrency_limit=1,
+        show_progress="minimal",
+    )
     stop.click(None, None, None, cancels=[ev])
     with gr.Accordion("Sweep the scale: the fidelity / diversity trade-off", open=True):
         sweep_btn = gr.Button("Sweep scales (same seeds)")
         with gr.Row():
             gallery = gr.Gallery(label="Same seeds, increasing scale", columns=4, height=300)
             chart = gr.Plot()
-        sweep_btn.click(guidance_sweep, [label, method, steps, n, seed], [gallery, chart], api_name="guidance_sweep",
-                        concurrency_id=HEAVY, concurrency_limit=1)
-    gr.Examples([["red circle", "classifier-free", 3.0, 50, 8, 0], ["blue star", "classifier", 3.0, 50, 8, 0],
-                 ["yellow triangle", "none (conditional model)", 1.0, 50, 8, 0], ["green square", "classifier-free", 7.0, 50, 8, 1]],
-                [label, method, scale, steps, n, seed], label="Try these")
+        sweep_btn.click(
+            guidance_sweep,
+            [label, method, steps, n, seed],
+            [gallery, chart],
+            api_name="guidance_sweep",
+            concurrency_id=HEAVY,
+            concurrency_limit=1,
+        )
+    gr.Examples(
+        [
+            ["red circle", "classifier-free", 3.0, 50, 8, 0],
+            ["blue star", "classifier", 3.0, 50, 8, 0],
+            ["yellow triangle", "none (conditional model)", 1.0, 50, 8, 0],
+            ["green square", "classifier-free", 7.0, 50, 8, 1],
+        ],
+        [label, method, scale, steps, n, seed],
+        label="Try these",
+    )

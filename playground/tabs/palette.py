@@ -1,4 +1,5 @@
 """Palette tab: one model, four image-to-image tasks; paint a hole, pick a side, or let the app degrade a photo."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,7 +25,7 @@ def preset_mask(preset: str, editor: dict | None, seed: int) -> Image.Image | No
     rng = np.random.default_rng(int(seed))
     if preset == "centre box":
         m = torch.zeros(1, size, size)
-        m[:, size // 4: 3 * size // 4, size // 4: 3 * size // 4] = 1
+        m[:, size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
     elif preset == "free-form strokes":
         m = brush_mask(size, rng, strokes=3)
     elif preset == "left half":
@@ -43,8 +44,17 @@ def preset_mask(preset: str, editor: dict | None, seed: int) -> Image.Image | No
 
 
 @user_errors
-def palette_restore(task: str, editor: dict | None, preset: str, side: str, quality: float, as_is: bool,
-                    steps: float, n: float, seed: float):
+def palette_restore(
+    task: str,
+    editor: dict | None,
+    preset: str,
+    side: str,
+    quality: float,
+    as_is: bool,
+    steps: float,
+    n: float,
+    seed: float,
+):
     """Stream the n samples' x0 estimates; finish with the samples, the conditioning and the original."""
     image = (editor or {}).get("background") if isinstance(editor, dict) else editor
     mask = preset_mask(preset, editor, int(seed)) if task == "inpainting" else None
@@ -62,7 +72,8 @@ def palette_restore(task: str, editor: dict | None, preset: str, side: str, qual
 
 def build() -> None:
     paper_card(
-        "Palette: Image-to-Image Diffusion Models", "Saharia, Chan, Chang, Lee, Ho, Salimans, Fleet, Norouzi · SIGGRAPH 2022",
+        "Palette: Image-to-Image Diffusion Models",
+        "Saharia, Chan, Chang, Lee, Ho, Salimans, Fleet, Norouzi · SIGGRAPH 2022",
         "https://arxiv.org/abs/2111.05826",
         "$\\mathbb{E}\\,\\|f_\\theta(x, \\sqrt{\\gamma}\\,y + \\sqrt{1-\\gamma}\\,\\epsilon, \\gamma) - \\epsilon\\|_2^2$: the "
         "degraded image $x$ concatenated to the noisy $y_t$; no task-specific architecture, an L2 loss (more diverse "
@@ -75,10 +86,14 @@ def build() -> None:
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
             task = gr.Radio(list(TASKS), value="inpainting", label="Task")
-            editor = gr.ImageEditor(label="Input (paint the hole with the brush for inpainting)", type="pil",
-                                    value={"background": str(EXAMPLES / "coffee.png"), "layers": [], "composite": None},
-                                    brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
-                                    height=320, sources=["upload", "clipboard"])
+            editor = gr.ImageEditor(
+                label="Input (paint the hole with the brush for inpainting)",
+                type="pil",
+                value={"background": str(EXAMPLES / "coffee.png"), "layers": [], "composite": None},
+                brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
+                height=320,
+                sources=["upload", "clipboard"],
+            )
             preset = gr.Radio(list(PRESETS), value="centre box", label="Inpainting mask")
             side = gr.Radio(list(SIDES), value="right", label="Uncropping: side to extend")
             quality = gr.Slider(5, 30, value=10, step=1, label="JPEG quality to restore from")
@@ -96,7 +111,13 @@ def build() -> None:
                 original = gr.Image(label="original", type="pil", format="png")
             samples = gr.Image(label="samples (live: their x0 estimates)", type="pil", format="png")
             status = gr.Markdown()
-    ev = run.click(palette_restore, [task, editor, preset, side, quality, as_is, steps, n, seed],
-                   [cond, samples, original, status], api_name="palette_restore", concurrency_id=HEAVY,
-                   concurrency_limit=1, show_progress="minimal")
+    ev = run.click(
+        palette_restore,
+        [task, editor, preset, side, quality, as_is, steps, n, seed],
+        [cond, samples, original, status],
+        api_name="palette_restore",
+        concurrency_id=HEAVY,
+        concurrency_limit=1,
+        show_progress="minimal",
+    )
     stop.click(None, None, None, cancels=[ev])

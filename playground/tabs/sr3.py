@@ -1,4 +1,5 @@
 """SR3 tab: upload a small image or pick an example; watch 4x super-resolution refine from noise."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,17 +44,22 @@ def sr3_upscale(image, steps: float, seed: float, sampler: str):
             yield lr_view, bic, to_pil(s.x0[0].clamp(-1, 1)), original, f"{note}step {s.index + 1}/{s.total}"
     out = s.x
     r = sr3.report(out, prep.lr, None if original is None else from_pil(original)[None])
-    msg = f"{note}done: {out.shape[-1]}x{out.shape[-2]} from {prep.lr.shape[-1]}x{prep.lr.shape[-2]}; " \
-          f"consistency (output downsampled vs input) {r['consistency_db']:.1f} dB"
+    msg = (
+        f"{note}done: {out.shape[-1]}x{out.shape[-2]} from {prep.lr.shape[-1]}x{prep.lr.shape[-2]}; "
+        f"consistency (output downsampled vs input) {r['consistency_db']:.1f} dB"
+    )
     if original is not None:
-        msg += (f"; vs the original: SR3 {r['psnr_sr3']:.1f} dB, bicubic {r['psnr_bicubic']:.1f} dB; detail "
-                f"(gradient energy) SR3 {r['grad_sr3']:.4f}, bicubic {r['grad_bicubic']:.4f}, original {r['grad_original']:.4f}")
+        msg += (
+            f"; vs the original: SR3 {r['psnr_sr3']:.1f} dB, bicubic {r['psnr_bicubic']:.1f} dB; detail "
+            f"(gradient energy) SR3 {r['grad_sr3']:.4f}, bicubic {r['grad_bicubic']:.4f}, original {r['grad_original']:.4f}"
+        )
     yield lr_view, bic, to_pil(out[0]), original, msg
 
 
 def build() -> None:
     paper_card(
-        "Image Super-Resolution via Iterative Refinement (SR3)", "Saharia, Ho, Chan, Salimans, Fleet, Norouzi · 2021",
+        "Image Super-Resolution via Iterative Refinement (SR3)",
+        "Saharia, Ho, Chan, Salimans, Fleet, Norouzi · 2021",
         "https://arxiv.org/abs/2104.07636",
         "$\\mathbb{E}\\,\\|\\epsilon - f_\\theta(x, \\sqrt{\\gamma}\\,y_0 + \\sqrt{1-\\gamma}\\,\\epsilon, \\gamma)\\|_1$ with the "
         "low-resolution $x$ upsampled and concatenated, and the noise level $\\gamma$ itself (not $t$) given to the "
@@ -65,16 +71,25 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
-            image = gr.Image(label="Low-resolution input (16x16 is native; up to 64x64)", type="filepath",
-                             value=str(EXAMPLES / "sr3_coffee_lr.png"), height=200)
-            steps = gr.Slider(1, 1000, value=50, step=1, label="Steps", info="any number: the model knows the noise level")
+            image = gr.Image(
+                label="Low-resolution input (16x16 is native; up to 64x64)",
+                type="filepath",
+                value=str(EXAMPLES / "sr3_coffee_lr.png"),
+                height=200,
+            )
+            steps = gr.Slider(
+                1, 1000, value=50, step=1, label="Steps", info="any number: the model knows the noise level"
+            )
             sampler = gr.Radio(["ddpm", "ddim"], value="ddpm", label="Sampler")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0)
             with gr.Row():
                 run = gr.Button("Upscale 4x", variant="primary")
                 stop = gr.Button("Stop")
-            gr.Examples([[str(EXAMPLES / k)] for k in KNOWN if (EXAMPLES / k).exists()], [image],
-                        label="Held-out photos (never trained on), with their originals")
+            gr.Examples(
+                [[str(EXAMPLES / k)] for k in KNOWN if (EXAMPLES / k).exists()],
+                [image],
+                label="Held-out photos (never trained on), with their originals",
+            )
         with gr.Column(scale=2):
             with gr.Row():
                 lr = gr.Image(label="input (shown 4x, nearest)", type="pil", format="png")
@@ -83,6 +98,14 @@ def build() -> None:
                 out = gr.Image(label="SR3 (live: its current x0 estimate)", type="pil", format="png")
                 orig = gr.Image(label="original (for examples)", type="pil", format="png")
             status = gr.Markdown()
-    ev = run.click(sr3_upscale, [image, steps, seed, sampler], [lr, bic, out, orig, status], api_name="sr3_upscale",
-                   concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal", preprocess=False)
+    ev = run.click(
+        sr3_upscale,
+        [image, steps, seed, sampler],
+        [lr, bic, out, orig, status],
+        api_name="sr3_upscale",
+        concurrency_id=HEAVY,
+        concurrency_limit=1,
+        show_progress="minimal",
+        preprocess=False,
+    )
     stop.click(None, None, None, cancels=[ev])

@@ -1,4 +1,5 @@
 """A noise-aware classifier p_phi(y | x_t, t): the UNet's encoder half with attention pooling to logits (ADM, Sec. 4)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -1,4 +1,5 @@
 """Building blocks of the UNet: timestep embedding, FiLM residual blocks, self- and cross-attention, resampling."""
+
 from __future__ import annotations
 
 import math

@@ -1,4 +1,5 @@
 """A small MLP denoiser for 2-D toy data (two moons, swiss roll): (B, 2), t (B,) -> (B, 2)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

@@ -1,4 +1,5 @@
 """UNet2D (Ronneberger et al. 2015, as in DDPM / ADM) with hooks for class, image, text and noise-level conditioning."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -69,7 +70,9 @@ class UNet2D(nn.Module):
         self.time_mlp = nn.Sequential(nn.Linear(C, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.class_emb = nn.Embedding(cfg.num_classes + 1, emb_dim) if cfg.num_classes else None
         self.pooled_proj = nn.Linear(cfg.pooled_dim, emb_dim) if cfg.pooled_dim else None
-        self.aug_mlp = nn.Sequential(nn.Linear(C, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)) if cfg.aug_embed else None
+        self.aug_mlp = (
+            nn.Sequential(nn.Linear(C, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)) if cfg.aug_embed else None
+        )
         self.null_context = nn.Parameter(torch.zeros(1, 1, cfg.context_dim)) if cfg.context_dim else None
 
         self.conv_in = nn.Conv2d(cfg.in_channels + cfg.cond_channels, C, 3, padding=1)
