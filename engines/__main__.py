@@ -16,6 +16,9 @@ from .images import grid
 ENGINES = {
     "ddpm": ("ddpm", "DDPM (Ho et al. 2020): unconditional samples of digits or shapes"),
     "annotated": ("annotated_cli", "The Annotated Diffusion Model: the forward process on an image, or the 2-D toy"),
+    "guidance": ("guidance", "Classifier / classifier-free guidance (2021-22): shapes of a chosen class"),
+    "sr3": ("sr3", "SR3 (Saharia et al. 2021): 4x super-resolution of a photo"),
+    "palette": ("palette", "Palette (Saharia et al. 2022): colorization, inpainting, uncropping, JPEG restoration"),
 }
 
 

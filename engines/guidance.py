@@ -22,6 +22,7 @@ from .data.judge import judge
 from .images import to_pil
 
 MODEL, CLASSIFIER = "guided-shapes", "classifier-shapes"
+UNCONDITIONAL = "ddpm-shapes"  # the class-conditional model starts from it
 METHODS = ("cfg", "classifier", "none")
 NUM_CLASSES = len(shapes.CLASSES)  # 36: one per (colour, shape); index 36 is the null label
 SIZE = 32
@@ -30,7 +31,7 @@ MAX_SCALE = 30.0
 P_UNCOND = 0.2  # Ho & Salimans 2022 use 0.1 or 0.2
 DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), num_classes=NUM_CLASSES)
-NET_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
+NET_TRAIN = TrainConfig(steps=4000, batch_size=64, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
 CLS = ClassifierConfig(3, 32, (1, 2, 2, 2), 1, (2, 3), NUM_CLASSES)
 CLS_TRAIN = TrainConfig(
     steps=3000, batch_size=128, lr=1e-3, warmup=100, weight_decay=0.05, ema_decay=0.995, save_every=250
@@ -64,6 +65,18 @@ def _with_steps(cfg: TrainConfig, steps: int | None) -> TrainConfig:
     return cfg if steps is None else TrainConfig(**{**asdict(cfg), "steps": steps})
 
 
+def init_from_unconditional(meta: dict) -> UNet2D:
+    """The class-conditional UNet, started from the unconditional DDPM shapes model when it is there (same network
+    plus a class embedding, zero at first, so training begins from a model that already draws shapes)."""
+    model = UNet2D(NET)
+    if checkpoint.available(UNCONDITIONAL):
+        base, _ = checkpoint.load(UNCONDITIONAL)
+        model.load_state_dict(base.state_dict(), strict=False)
+        torch.nn.init.zeros_(model.class_emb.weight)
+        meta["init"] = UNCONDITIONAL
+    return model
+
+
 def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
     """Trainer + checkpoint meta for the class-conditional UNet (label dropped to null with p_uncond) or the classifier."""
     schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
@@ -93,7 +106,8 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             "p_uncond": P_UNCOND,
             "classes": list(shapes.CLASSES),
         }
-        return Trainer(UNet2D(NET), loss_fn, labelled_batches(cfg.batch_size), cfg, device, channels_last=True), meta
+        model = init_from_unconditional(meta)
+        return Trainer(model, loss_fn, labelled_batches(cfg.batch_size), cfg, device, channels_last=True), meta
     if name == CLASSIFIER:
         cfg = _with_steps(CLS_TRAIN, steps)
 

@@ -152,7 +152,7 @@ def cli_args(p) -> None:
     p.add_argument(
         "--input", required=True, help="a clean image (degraded here), or with --as-is an already degraded one"
     )
-    p.add_argument("--mask", help="inpainting: an image, white where pixels are missing")
+    p.add_argument("--mask", help="inpainting: an image, white where pixels are missing (default: the centre box)")
     p.add_argument("--side", choices=list(SIDES), default="right", help="uncropping: the side to extend")
     p.add_argument("--quality", type=int, default=15, help="jpeg: the JPEG quality to restore from, 5..30")
     p.add_argument("--as-is", action="store_true", help="the input is already grey / JPEG-damaged")
@@ -161,8 +161,16 @@ def cli_args(p) -> None:
     p.add_argument("--seed", type=int, default=0)
 
 
+def centre_box(size: int = SIZE) -> Tensor:
+    """The default inpainting hole: the centre quarter of the image, (1, 1, size, size)."""
+    m = torch.zeros(1, 1, size, size)
+    m[..., size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
+    return m
+
+
 def cli_main(a):
-    job = prepare(a.task, a.input, a.mask, a.side, a.quality, not a.as_is, a.seed)
+    mask = a.mask if a.mask or a.task != "inpainting" else to_pil(centre_box()[0] * 2 - 1)
+    job = prepare(a.task, a.input, mask, a.side, a.quality, not a.as_is, a.seed)
     x = final(restore(job, a.steps, a.n, a.seed)).x
     return [to_pil(xi) for xi in x], {
         "input.png": to_pil(job.cond[0] if job.known is None else (job.known * (1 - job.mask) + job.mask)[0])

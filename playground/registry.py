@@ -15,4 +15,7 @@ class TabSpec:
 TABS: tuple[TabSpec, ...] = (
     TabSpec("ddpm", "DDPM", "ddpm"),
     TabSpec("annotated", "Annotated Diffusion", "annotated"),
+    TabSpec("guidance", "Guidance", "guidance"),
+    TabSpec("sr3", "SR3", "sr3"),
+    TabSpec("palette", "Palette", "palette"),
 )

@@ -24,8 +24,7 @@ def preset_mask(preset: str, editor: dict | None, seed: int) -> Image.Image | No
     size = palette.SIZE
     rng = np.random.default_rng(int(seed))
     if preset == "centre box":
-        m = torch.zeros(1, size, size)
-        m[:, size // 4 : 3 * size // 4, size // 4 : 3 * size // 4] = 1
+        m = palette.centre_box(size)[0]
     elif preset == "free-form strokes":
         m = brush_mask(size, rng, strokes=3)
     elif preset == "left half":
