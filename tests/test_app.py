@@ -6,7 +6,8 @@ import pytest
 from conftest import ROOT
 from gradio_client import Client, handle_file
 
-API_NAMES = {"/ddpm_sample", "/annotated_forward", "/annotated_train", "/annotated_toy", "/annotated_schedules"}
+API_NAMES = {"/ddpm_sample", "/annotated_forward", "/annotated_train", "/annotated_toy", "/annotated_schedules",
+             "/guidance_sample", "/guidance_sweep", "/sr3_upscale", "/palette_restore"}
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +59,36 @@ def test_bad_input_is_a_message_and_the_server_survives(client, tmp_path):
     with pytest.raises(Exception, match="greater than maximum"):
         client.predict("digits", "DDIM", 5000, 0.0, 0, 4, api_name="/ddpm_sample")
     assert client.predict(200, api_name="/annotated_schedules")[0]["type"] == "plotly"  # still serving
+
+
+def test_guidance_sample_streams_and_judges(client):
+    job = client.submit("green square", "classifier-free", 3.0, 6, 2, 0, api_name="/guidance_sample")
+    assert len(list(job)) >= 2
+    x_t, x0, status = job.result()
+    assert os.path.exists(x_t) and "green square" in status and "right colour" in status
+
+
+def test_guidance_rejects_an_unknown_class(client):
+    with pytest.raises(Exception, match="Value: pink circle is not in the list of choices|unknown class"):
+        client.predict("pink circle", "classifier-free", 3.0, 5, 1, 0, api_name="/guidance_sample")
+
+
+def test_sr3_upscale_with_a_known_original(client):
+    job = client.submit(handle_file(str(ROOT / "examples" / "sr3_coffee_lr.png")), 4, 0, "ddpm", api_name="/sr3_upscale")
+    lr, bic, out, orig, status = job.result()
+    assert all(os.path.exists(p) for p in (lr, bic, out, orig)) and "consistency" in status and "bicubic" in status
+
+
+def test_palette_restore_each_task(client):
+    editor = {"background": handle_file(str(ROOT / "examples" / "coffee.png")), "layers": [], "composite": None}
+    for task in ("inpainting", "uncropping", "colorization", "jpeg"):
+        cond, samples, original, status = client.predict(task, editor, "centre box", "left", 10, False, 3, 2, 0,
+                                                         api_name="/palette_restore")
+        assert os.path.exists(samples) and os.path.exists(cond) and status.startswith("done"), task
+
+
+def test_palette_painted_mask_missing_is_a_message(client):
+    editor = {"background": handle_file(str(ROOT / "examples" / "coffee.png")), "layers": [], "composite": None}
+    with pytest.raises(Exception, match="needs a mask"):
+        client.predict("inpainting", editor, "painted (use the brush)", "left", 10, False, 3, 1, 0,
+                       api_name="/palette_restore")

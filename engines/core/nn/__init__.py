@@ -1,5 +1,6 @@
 """Networks shared by every paper: the UNet2D and its parts, a noise-aware classifier, a small MLP for 2-D toys."""
 
+from .autoencoder import Autoencoder, AutoencoderConfig
 from .classifier import ClassifierConfig, NoisyClassifier
 from .mlp import MLPConfig, MLPDenoiser
 from .unet import UNet2D, UNetConfig
@@ -8,6 +9,8 @@ ARCHS = {
     "UNet2D": (UNet2D, UNetConfig),
     "MLPDenoiser": (MLPDenoiser, MLPConfig),
     "NoisyClassifier": (NoisyClassifier, ClassifierConfig),
+    "Autoencoder": (Autoencoder, AutoencoderConfig),
 }
 
-__all__ = ["UNet2D", "UNetConfig", "MLPDenoiser", "MLPConfig", "NoisyClassifier", "ClassifierConfig", "ARCHS"]
+__all__ = ["UNet2D", "UNetConfig", "MLPDenoiser", "MLPConfig", "NoisyClassifier", "ClassifierConfig", "Autoencoder",
+           "AutoencoderConfig", "ARCHS"]
