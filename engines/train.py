@@ -20,6 +20,10 @@ MODELS = {
     "classifier-shapes": "noise-aware classifier of the 36 shapes classes (Guidance tab)",
     "sr3-photos": "SR3 4x super-resolution on crops of the bundled photos (SR3 tab)",
     "palette-photos": "Palette multi-task (colorization, inpainting, uncropping, JPEG) on 64x64 photo crops",
+    "imagen-base": "Imagen base: text -> 32x32 shapes, cross-attention on frozen MiniLM tokens (Imagen tab)",
+    "imagen-sr": "Imagen super-resolution 32 -> 64 with noise-conditioning augmentation (Imagen tab)",
+    "ldm-autoencoder": "KL autoencoder 64x64x3 -> 16x16x4 on the shapes world (Latent Diffusion tab)",
+    "ldm-text": "text-conditional latent UNet on the autoencoder's latents (Latent Diffusion tab)",
     "toy-moons": "MLP denoiser on scikit-learn's two moons (Annotated tab)",
     "toy-swissroll": "MLP denoiser on a 2-D swiss roll (Annotated tab)",
 }
@@ -34,6 +38,18 @@ def make(name: str, steps: int | None, device: str):
         from . import toy2d
 
         return toy2d.make_trainer(name.removeprefix("toy-"), steps, device)
+    if name in ("imagen-base", "imagen-sr"):
+        from . import imagen
+
+        return imagen.make_trainer(name, steps, device)
+    if name == "ldm-autoencoder":
+        from . import ldm
+
+        return ldm.make_ae_trainer(steps, device)
+    if name == "ldm-text":
+        from . import ldm
+
+        return ldm.make_ldm_trainer(steps, device)
     if name == "palette-photos":
         from . import palette
 
