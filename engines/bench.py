@@ -101,6 +101,28 @@ def rows(include_app: bool = True) -> list[tuple[str, str, float]]:
     return out
 
 
+def weights_table() -> str:
+    """Markdown: every shipped checkpoint, its size, parameters, training steps, time and command (from its JSON)."""
+    import json
+
+    from .core.checkpoint import WEIGHTS_DIR
+
+    lines = ["| model | parameters | file | steps | batch | training time | command |", "|---|---|---|---|---|---|---|"]
+    total = 0
+    for js in sorted(WEIGHTS_DIR.glob("*.json")):
+        meta = json.loads(js.read_text())
+        st = js.with_suffix(".safetensors")
+        size = st.stat().st_size if st.exists() else 0
+        total += size
+        tr = meta.get("training", {})
+        params = size // 2  # fp16
+        lines.append(f"| {js.stem} | {params / 1e6:.2f}M | {size / 2**20:.1f} MB | {tr.get('steps_done', '?')} | "
+                     f"{tr.get('batch_size', '?')} | {tr.get('seconds', 0) / 60:.0f} min on {tr.get('threads', '?')} "
+                     f"thread(s) | `{tr.get('command', '')}` |")
+    lines.append(f"\nAll weights: {total / 2**20:.1f} MB.")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m engines.bench", description=__doc__)
     p.add_argument(
@@ -110,7 +132,11 @@ def main(argv: list[str] | None = None) -> None:
         help="torch threads (default 2, the size of a free Hugging Face Space)",
     )
     p.add_argument("--no-app", action="store_true", help="skip the streaming-latency row")
+    p.add_argument("--weights", action="store_true", help="print the table of shipped weights instead")
     a = p.parse_args(argv)
+    if a.weights:
+        print(weights_table())
+        return
     torch.set_num_threads(a.threads)
     print(
         f"torch {torch.__version__}, {a.threads} threads, {platform.processor() or platform.machine()}, "

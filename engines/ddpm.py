@@ -45,7 +45,7 @@ RECIPES: dict[str, tuple[UNetConfig, TrainConfig]] = {
     ),
     "shapes": (
         UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3)),
-        TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250),
+        TrainConfig(steps=6000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250),
     ),
 }
 

@@ -1,0 +1,48 @@
+"""Issue 4 engines: the frozen text encoder, Imagen's cascade pieces, the latent autoencoder and Imagic's stages."""
+import pytest
+import torch
+
+from engines.core import text
+
+
+def test_text_encoder_is_frozen_and_deterministic():
+    a = text.encode(["a red circle on the left", ""])
+    b = text.encode(["a red circle on the left", ""])
+    assert torch.equal(a.tokens, b.tokens) and torch.equal(a.pooled, b.pooled)
+    _, model = text._encoder()
+    assert not any(p.requires_grad for p in model.parameters())
+    assert a.tokens.shape == (2, text.MAX_TOKENS, text.DIM) and a.mask[1].sum() == 2  # "" is [CLS] [SEP]
+
+
+def test_paraphrases_land_closer_than_other_meanings():
+    e = text.encode(["a red circle on the left", "a circle, red, at the left side", "a blue square at the top"]).pooled
+    assert float(e[0] @ e[1]) > float(e[0] @ e[2])
+
+
+def test_endless_and_non_latin_prompts_are_handled():
+    e = text.encode(["red " * 5000, "一个红色的圆形", "🙂"])
+    assert e.tokens.shape[0] == 3 and torch.isfinite(e.tokens).all()
+
+
+def test_noise_augmentation_level_reaches_the_sr_model():
+    from engines import imagen
+    from engines.core.nn import UNet2D
+
+    net = UNet2D(imagen.SR_NET)
+    with torch.no_grad():  # the output layers start at zero; give every weight a value so the path is visible
+        for p in net.parameters():
+            p.normal_(0, 0.05)
+    x, img = torch.randn(2, 3, 64, 64), torch.randn(2, 3, 64, 64)
+    c = {k: v.expand(2, *v.shape[1:]) for k, v in imagen.prompt_cond(["a red circle"]).items()}
+    a = net(x, torch.tensor([10, 10]), image=img, aug=torch.tensor([0.0, 0.0]), **c)
+    b = net(x, torch.tensor([10, 10]), image=img, aug=torch.tensor([200.0, 200.0]), **c)
+    assert not torch.allclose(a, b)
+
+
+def test_autoencoder_round_trip_shapes():
+    from engines.core.nn import Autoencoder, AutoencoderConfig
+
+    ae = Autoencoder(AutoencoderConfig())
+    mean, logvar = ae.encode(torch.randn(2, 3, 64, 64))
+    assert mean.shape == (2, 4, 16, 16) and ae.factor == 4
+    assert ae.decode(mean).shape == (2, 3, 64, 64)
