@@ -89,7 +89,7 @@ def rows(include_app: bool = True) -> list[tuple[str, str, float]]:
         (
             "Annotated live training: 100 steps (batch 64)",
             "",
-            timed(lambda: drain(annotated.live_train(600, max_steps=100, preview_every=1e9)), 1),
+            timed(lambda: drain(annotated.live_train(180, max_steps=100, preview_every=1e9)), 1),
         ),
     ]
     if include_app:
@@ -116,9 +116,11 @@ def weights_table() -> str:
         total += size
         tr = meta.get("training", {})
         params = size // 2  # fp16
-        lines.append(f"| {js.stem} | {params / 1e6:.2f}M | {size / 2**20:.1f} MB | {tr.get('steps_done', '?')} | "
-                     f"{tr.get('batch_size', '?')} | {tr.get('seconds', 0) / 60:.0f} min on {tr.get('threads', '?')} "
-                     f"thread(s) | `{tr.get('command', '')}` |")
+        lines.append(
+            f"| {js.stem} | {params / 1e6:.2f}M | {size / 2**20:.1f} MB | {tr.get('steps_done', '?')} | "
+            f"{tr.get('batch_size', '?')} | {tr.get('seconds', 0) / 60:.0f} min on {tr.get('threads', '?')} "
+            f"thread(s) | `{tr.get('command', '')}` |"
+        )
     lines.append(f"\nAll weights: {total / 2**20:.1f} MB.")
     return "\n".join(lines)
 

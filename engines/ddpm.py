@@ -13,6 +13,7 @@ from torch import Tensor
 from .core import checkpoint
 from .core.diffusion import diffusion_loss
 from .core.nn import UNet2D, UNetConfig
+from .core.precision import fast
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
@@ -101,7 +102,8 @@ def load(dataset: str) -> tuple[Denoiser, Schedule, dict]:
     model, meta = checkpoint.load(spec.name)
     model = model.to(memory_format=torch.channels_last)
     d = meta["diffusion"]
-    return Denoiser(lambda x, t, c: model(x, t), d["parameterization"]), make_schedule(d["schedule"], d["T"]), meta
+    net = fast(model)
+    return Denoiser(lambda x, t, c: net(x, t), d["parameterization"]), make_schedule(d["schedule"], d["T"]), meta
 
 
 def validate(dataset: str, sampler: str, steps: int, n: int, eta: float = 0.0) -> Dataset:

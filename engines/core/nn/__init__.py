@@ -12,5 +12,14 @@ ARCHS = {
     "Autoencoder": (Autoencoder, AutoencoderConfig),
 }
 
-__all__ = ["UNet2D", "UNetConfig", "MLPDenoiser", "MLPConfig", "NoisyClassifier", "ClassifierConfig", "Autoencoder",
-           "AutoencoderConfig", "ARCHS"]
+__all__ = [
+    "UNet2D",
+    "UNetConfig",
+    "MLPDenoiser",
+    "MLPConfig",
+    "NoisyClassifier",
+    "ClassifierConfig",
+    "Autoencoder",
+    "AutoencoderConfig",
+    "ARCHS",
+]

@@ -1,4 +1,5 @@
 """A KL-regularised convolutional autoencoder (Rombach et al. 2022, Sec. 3.1): x (B, 3, H, W) -> z (B, c, H/f, W/f)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -31,8 +32,14 @@ class AutoencoderConfig:
 class _Res(nn.Module):
     def __init__(self, c_in: int, c_out: int):
         super().__init__()
-        self.block = nn.Sequential(group_norm(c_in), nn.SiLU(), nn.Conv2d(c_in, c_out, 3, padding=1),
-                                   group_norm(c_out), nn.SiLU(), nn.Conv2d(c_out, c_out, 3, padding=1))
+        self.block = nn.Sequential(
+            group_norm(c_in),
+            nn.SiLU(),
+            nn.Conv2d(c_in, c_out, 3, padding=1),
+            group_norm(c_out),
+            nn.SiLU(),
+            nn.Conv2d(c_out, c_out, 3, padding=1),
+        )
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: Tensor) -> Tensor:
