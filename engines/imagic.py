@@ -16,10 +16,9 @@ from torch import Tensor
 
 from . import imagen
 from .core import checkpoint
-from .core.diffusion import diffusion_loss
 from .core.guidance import classifier_free
+from .core.precision import fast
 from .core.samplers import Denoiser, final, sample_loop
-from .core.schedules import make_schedule
 from .data.captions import null_text, prompt_cond
 from .images import batch_grid, fit_square, from_pil, load_upload, to_pil
 
@@ -51,11 +50,9 @@ class Progress:
 
 
 def _loss(model, x32: Tensor, cond: dict[str, Tensor], gen: torch.Generator) -> Tensor:
-    d = imagen.DIFFUSION
-    sched = make_schedule(d["schedule"], d["T"])
     xb = x32.expand(BATCH, -1, -1, -1)
     cb = {k: v.expand(BATCH, *v.shape[1:]) for k, v in cond.items()}
-    return diffusion_loss(model, xb, sched, d["parameterization"], "l2", d["min_snr_gamma"], gen, **cb)
+    return imagen.DIFFUSION.loss_fn(model, xb, imagen.DIFFUSION.make_schedule(), gen, **cb)
 
 
 def run_stages(
@@ -80,7 +77,7 @@ def run_stages(
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses_a.append(float(loss))
+        losses_a.append(loss.item())
         if i % 10 == 0 or i == steps_a - 1:
             yield Progress("A", i + 1, int(steps_a), losses_a[-1])
     e_opt = {k: v.detach() for k, v in e_opt.items()}
@@ -92,7 +89,7 @@ def run_stages(
         opt.zero_grad()
         loss.backward()
         opt.step()
-        losses_b.append(float(loss))
+        losses_b.append(loss.item())
         if i % 10 == 0 or i == steps_b - 1:
             yield Progress("B", i + 1, int(steps_b), losses_b[-1])
     yield Edit(x, e_tgt, e_opt, model.eval().requires_grad_(False), losses_a, losses_b, time.perf_counter() - t0)
@@ -111,10 +108,11 @@ def interpolate(edit: Edit, eta: float) -> dict[str, Tensor]:
 def generate(edit: Edit, eta: float, scale: float = 3.0, steps: int = 50, seed: int = 0, sr_steps: int = 25) -> Tensor:
     """Stage C: the fine-tuned base model at 32x32 with the interpolated embedding, then the shipped SR model
     conditioned on the target text (as the paper does for Imagen's SR stages): (1, 3, 64, 64)."""
-    d = imagen.DIFFUSION
-    sched = make_schedule(d["schedule"], d["T"])
-    model = edit.model
-    den = classifier_free(Denoiser(lambda x, t, c: model(x, t, **c), d["parameterization"]), null_text, scale)
+    sched = imagen.DIFFUSION.make_schedule()
+    model = fast(edit.model)
+    den = classifier_free(
+        Denoiser(lambda x, t, c: model(x, t, **c), imagen.DIFFUSION.parameterization), null_text, scale
+    )
     gen = torch.Generator().manual_seed(int(seed))
     x32 = final(
         sample_loop(

@@ -13,13 +13,11 @@ import torch
 from torch import Tensor
 
 from .core import checkpoint, text
-from .core.diffusion import diffusion_loss
 from .core.guidance import classifier_free
 from .core.nn import Autoencoder, AutoencoderConfig, UNet2D, UNetConfig
 from .core.nn.autoencoder import kl_to_standard_normal, reconstruction_loss
-from .core.precision import fast
-from .core.samplers import Denoiser, Step, sample_loop
-from .core.schedules import make_schedule
+from .core.recipe import FAST, load_denoiser
+from .core.samplers import Step, sample_loop
 from .core.train import TrainConfig, Trainer
 from .data.captions import CACHE_DIR, captioned, cond_for, drop_text, embed_all, null_text, prompt_cond
 
@@ -29,7 +27,7 @@ P_UNCOND = 0.1
 KL_WEIGHT = 1e-6  # the paper's kl_weight
 AE_NET = AutoencoderConfig(3, 4, 32, (1, 2, 2), 1)  # f = 4: 64x64x3 -> 16x16x4
 AE_TRAIN = TrainConfig(steps=4000, batch_size=32, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
-DIFFUSION = {"schedule": "cosine", "T": 1000, "parameterization": "v", "min_snr_gamma": 5.0, "loss": "l2"}
+DIFFUSION = FAST
 NET = UNetConfig(4, 4, 48, (1, 2, 2), 1, (1, 2), context_dim=text.DIM)
 LDM_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
 
@@ -86,7 +84,7 @@ def make_ldm_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Tra
     z = encode_dataset(ae, images)
     scale_factor = float(1 / z[:2048].float().std())
     emb = embed_all(captions)
-    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+    schedule = DIFFUSION.make_schedule()
 
     def batch_fn(step: int, gen: torch.Generator):
         idx = torch.randint(0, z.shape[0], (cfg.batch_size,), generator=gen)
@@ -95,13 +93,10 @@ def make_ldm_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Tra
     def loss_fn(model, batch, gen):
         z0, ci = batch
         c = drop_text(cond_for(emb, ci), gen, P_UNCOND)
-        return diffusion_loss(
+        return DIFFUSION.loss_fn(
             model,
             z0.to(device),
             schedule,
-            DIFFUSION["parameterization"],
-            DIFFUSION["loss"],
-            DIFFUSION["min_snr_gamma"],
             gen,
             context=c["context"].to(device),
             context_mask=c["context_mask"].to(device),
@@ -111,7 +106,7 @@ def make_ldm_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Tra
     meta = {
         "arch": "UNet2D",
         "config": NET.to_dict(),
-        "diffusion": DIFFUSION,
+        "diffusion": DIFFUSION.to_dict(),
         "scale_factor": scale_factor,
         "autoencoder": AE,
         "p_uncond": P_UNCOND,
@@ -140,10 +135,7 @@ def generate(
     from .imagen import check
 
     prompt = check(prompt, scale, steps, n, None)
-    _, model, meta = _models()
-    d = meta["diffusion"]
-    net = fast(model)
-    base = Denoiser(lambda x, t, c: net(x, t, **c), d["parameterization"], clip=None)
+    base, schedule, _ = load_denoiser(LDM, lambda net, x, t, c: net(x, t, **c), clip=None)
     den = classifier_free(base, null_text, float(scale))
     n = int(n)
     c = prompt_cond([prompt])
@@ -151,7 +143,7 @@ def generate(
     gen = torch.Generator().manual_seed(int(seed))
     x = torch.randn(n, NET.in_channels, SIZE // 4, SIZE // 4, generator=gen)
     with torch.inference_mode():
-        yield from sample_loop(sampler, den, x, make_schedule(d["schedule"], d["T"]), int(steps), cond, generator=gen)
+        yield from sample_loop(sampler, den, x, schedule, int(steps), cond, generator=gen)
 
 
 def timed_generation(prompt: str, steps: int, n: int, seed: int = 0) -> tuple[Tensor, float]:

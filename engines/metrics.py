@@ -43,8 +43,13 @@ def digit_report(x: Tensor) -> dict:
     labels = p.argmax(1)
     confident = (p.max(1) >= CONFIDENT) & (labels != NOT_A_DIGIT)
     counts = np.bincount(labels[labels != NOT_A_DIGIT], minlength=10)[:10]
-    return {"confident": float(confident.mean()), "labels": labels.tolist(), "counts": counts.tolist(),
-            "min_count": int(counts.min()), "max_count": int(counts.max())}
+    return {
+        "confident": float(confident.mean()),
+        "labels": labels.tolist(),
+        "counts": counts.tolist(),
+        "min_count": int(counts.min()),
+        "max_count": int(counts.max()),
+    }
 
 
 PALETTE = np.array(list(COLOURS.values()), dtype=np.float32)

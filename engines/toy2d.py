@@ -11,15 +11,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .core import checkpoint
-from .core.diffusion import diffusion_loss
 from .core.nn import MLPConfig, MLPDenoiser
+from .core.recipe import Recipe, load_denoiser
 from .core.samplers import Denoiser, Step, sample_loop
-from .core.schedules import Schedule, make_schedule
+from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 
 TOYS = ("moons", "swissroll")
-DIFFUSION = {"schedule": "linear", "T": 1000, "parameterization": "eps", "loss": "l2"}
+DIFFUSION = Recipe("linear", 1000, "eps", None, "l2")  # DDPM as published: L_simple on eps
 NET = MLPConfig(dim=2, hidden=128, layers=3, emb_dim=32)
 TRAIN = TrainConfig(steps=4000, batch_size=512, lr=2e-3, warmup=100, ema_decay=0.995, save_every=1000)
 MAX_POINTS = 5000
@@ -57,27 +56,24 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
     """A Trainer for the MLP denoiser on a toy set (L_simple, eps-prediction, linear schedule, as in DDPM)."""
     check_toy(name)
     cfg = TRAIN if steps is None else TrainConfig(**{**asdict(TRAIN), "steps": steps})
-    schedule = make_schedule(DIFFUSION["schedule"], DIFFUSION["T"])
+    schedule = DIFFUSION.make_schedule()
     pool = torch.from_numpy(data(name, 50000, 0))
 
     def batch_fn(step: int, gen: torch.Generator) -> Tensor:
         return pool[torch.randint(0, pool.shape[0], (cfg.batch_size,), generator=gen)]
 
     def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
-        return diffusion_loss(
-            model, x0.to(device), schedule, DIFFUSION["parameterization"], DIFFUSION["loss"], None, gen
-        )
+        return DIFFUSION.loss_fn(model, x0.to(device), schedule, gen)
 
-    meta = {"arch": "MLPDenoiser", "config": NET.to_dict(), "diffusion": DIFFUSION, "data": {"dataset": name}}
+    meta = {"arch": "MLPDenoiser", "config": NET.to_dict(), "diffusion": DIFFUSION.to_dict(), "data": {"dataset": name}}
     torch.manual_seed(cfg.seed)  # the initial weights
     return Trainer(MLPDenoiser(NET), loss_fn, batch_fn, cfg, device), meta
 
 
 def load(name: str) -> tuple[Denoiser, Schedule]:
     """The shipped toy denoiser (no x0 clipping: the data are not bounded to [-1, 1])."""
-    model, meta = checkpoint.load(f"toy-{check_toy(name)}")
-    d = meta["diffusion"]
-    return Denoiser(lambda x, t, c: model(x, t), d["parameterization"], clip=None), make_schedule(d["schedule"], d["T"])
+    denoiser, schedule, _ = load_denoiser(f"toy-{check_toy(name)}", clip=None)
+    return denoiser, schedule
 
 
 def sample(
