@@ -66,6 +66,15 @@ def _channels_last(batch: Any) -> Any:
     return batch
 
 
+def _param_groups(model: nn.Module, lr_mult: dict[str, float]) -> list[dict]:
+    """One optimiser group per distinct multiplier (1 for parameters no prefix matches)."""
+    groups: dict[float, list] = {}
+    for name, p in model.named_parameters():
+        mult = next((m for prefix, m in lr_mult.items() if name.startswith(prefix)), 1.0)
+        groups.setdefault(mult, []).append(p)
+    return [{"params": ps, "mult": m} for m, ps in groups.items()]
+
+
 class Trainer:
     """Holds model, EMA, optimiser and RNG; `steps()` yields a TrainStep after every optimiser step."""
 
@@ -77,7 +86,10 @@ class Trainer:
         cfg: TrainConfig,
         device: str = "cpu",
         channels_last: bool = False,
+        lr_mult: dict[str, float] | None = None,
     ):
+        """lr_mult: learning-rate multipliers by parameter-name prefix, e.g. {"class_emb": 20} for a new embedding
+        grafted onto a trained network."""
         torch.manual_seed(cfg.seed)
         self.cfg, self.device, self.channels_last = cfg, device, channels_last
         self.model = model.to(device).train()
@@ -85,7 +97,7 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.loss_fn, self.batch_fn = loss_fn, batch_fn
         self.ema = EMA(self.model, cfg.ema_decay)
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.opt = torch.optim.AdamW(_param_groups(self.model, lr_mult or {}), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.gen = torch.Generator().manual_seed(cfg.seed)
         self.step = 0
 
@@ -95,7 +107,7 @@ class Trainer:
         while self.step < until:
             lr = lr_at(self.step, self.cfg)
             for g in self.opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = lr * g["mult"]
             batch = self.batch_fn(self.step, self.gen)
             if self.channels_last:
                 batch = _channels_last(batch)
