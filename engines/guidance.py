@@ -147,12 +147,15 @@ def null_label(y: Tensor) -> Tensor:
 
 
 def guided_denoiser(method: str, scale: float) -> tuple[Denoiser, Schedule]:
-    """The model wrapped for a guidance method: 'cfg' (scale s, s = 1 + w), 'classifier' (gradient scale s) or 'none'."""
+    """The model wrapped for a guidance method: 'cfg' (scale s, s = 1 + w), 'classifier' (gradient scale s) or 'none'
+    (the conditional model alone). Classifier guidance steers the unconditional prediction (the null label), so the
+    classifier alone decides the class, as with ADM's unconditional model (Dhariwal & Nichol 2021, Table 4)."""
     base, schedule = load()
     if method == "cfg":
         return classifier_free(base, null_label, scale), schedule
     if method == "classifier":
-        return classifier_guidance(base, log_prob_fn(), schedule, scale), schedule
+        uncond = Denoiser(lambda x, t, y: base.net(x, t, null_label(y)), base.parameterization, base.clip)
+        return classifier_guidance(uncond, log_prob_fn(), schedule, scale), schedule
     if method == "none":
         return base, schedule
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")

@@ -81,7 +81,7 @@ def build() -> None:
         "Diffusion Models Beat GANs / Classifier-Free Diffusion Guidance",
         "Dhariwal & Nichol, NeurIPS 2021 · Ho & Salimans, 2022",
         "https://arxiv.org/abs/2207.12598",
-        "classifier: $\\hat\\epsilon = \\epsilon_\\theta(x_t, y) - \\sqrt{1-\\bar\\alpha_t}\\, s\\, \\nabla_{x_t} \\log p_\\phi(y|x_t)$; "
+        "classifier (on the unconditional model): $\\hat\\epsilon = \\epsilon_\\theta(x_t) - \\sqrt{1-\\bar\\alpha_t}\\, s\\, \\nabla_{x_t} \\log p_\\phi(y|x_t)$; "
         "classifier-free: $\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + s\\,(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing))$ "
         "with $s = 1 + w$ of Ho & Salimans ($s = 0$: unconditional, $s = 1$: conditional).",
         "ADM-G: ImageNet 256x256 FID 4.59 (3.94 with upsampling); classifier-free guidance: ImageNet 128x128 FID 2.43 "
