@@ -11,7 +11,7 @@ import os
 import gradio as gr
 import torch
 
-from playground.registry import TABS
+from playground.registry import ready_tabs
 
 TITLE = "The diffusion playground"
 INTRO = (
@@ -28,7 +28,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():
-            for spec in TABS:
+            for spec in ready_tabs():
                 with gr.Tab(spec.title, id=spec.id):
                     importlib.import_module(f"playground.tabs.{spec.module}").build()
     # One heavy job at a time per slot; a bounded queue so a crowd gets "queue full" rather than a stalled machine.

@@ -4,18 +4,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engines.train import SHIPPED
+
 
 @dataclass(frozen=True)
 class TabSpec:
     id: str
     title: str
     module: str  # playground.tabs.<module>, which offers build()
+    models: tuple[str, ...] = ()  # the trained weights the tab needs
+
+    @property
+    def ready(self) -> bool:
+        """Shown only when every model it needs is shipped (engines.train.SHIPPED)."""
+        return set(self.models) <= set(SHIPPED)
 
 
 TABS: tuple[TabSpec, ...] = (
-    TabSpec("ddpm", "DDPM", "ddpm"),
-    TabSpec("annotated", "Annotated Diffusion", "annotated"),
-    TabSpec("guidance", "Guidance", "guidance"),
-    TabSpec("sr3", "SR3", "sr3"),
-    TabSpec("palette", "Palette", "palette"),
+    TabSpec("ddpm", "DDPM", "ddpm", ("ddpm-digits", "ddpm-shapes")),
+    TabSpec("annotated", "Annotated Diffusion", "annotated", ("toy-moons", "toy-swissroll")),
+    TabSpec("guidance", "Guidance", "guidance", ("guided-shapes", "classifier-shapes")),
+    TabSpec("sr3", "SR3", "sr3", ("sr3-photos",)),
+    TabSpec("palette", "Palette", "palette", ("palette-photos",)),
+    TabSpec("imagen", "Imagen", "imagen", ("imagen-base", "imagen-sr")),
+    TabSpec("ldm", "Latent Diffusion", "ldm", ("ldm-autoencoder", "ldm-text")),
+    TabSpec("imagic", "Imagic", "imagic", ("imagen-base",)),
 )
+
+
+def ready_tabs() -> tuple[TabSpec, ...]:
+    """The tabs app.py builds: those whose weights are shipped."""
+    return tuple(t for t in TABS if t.ready)

@@ -3,11 +3,21 @@
 import os
 
 import pytest
-from conftest import ROOT
 from gradio_client import Client, handle_file
 
-API_NAMES = {"/ddpm_sample", "/annotated_forward", "/annotated_train", "/annotated_toy", "/annotated_schedules",
-             "/guidance_sample", "/guidance_sweep", "/sr3_upscale", "/palette_restore"}
+from conftest import ROOT, needs
+from playground.registry import ready_tabs
+
+API_NAMES = {
+    "ddpm": {"/ddpm_sample"},
+    "annotated": {"/annotated_forward", "/annotated_train", "/annotated_toy", "/annotated_schedules"},
+    "guidance": {"/guidance_sample", "/guidance_sweep"},
+    "sr3": {"/sr3_upscale"},
+    "palette": {"/palette_restore"},
+    "imagen": {"/imagen_generate"},
+    "ldm": {"/ldm_generate"},
+    "imagic": {"/imagic_edit"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +27,8 @@ def client(app_url):
 
 def test_every_api_name_is_exposed(client):
     names = set(client.view_api(return_format="dict", print_info=False)["named_endpoints"])
-    assert API_NAMES <= names
+    for tab in ready_tabs():
+        assert API_NAMES[tab.id] <= names, tab.id
 
 
 def test_ddpm_sample_streams_then_returns_grid_strip_and_gif(client):
@@ -61,6 +72,7 @@ def test_bad_input_is_a_message_and_the_server_survives(client, tmp_path):
     assert client.predict(200, api_name="/annotated_schedules")[0]["type"] == "plotly"  # still serving
 
 
+@needs("guided-shapes")
 def test_guidance_sample_streams_and_judges(client):
     job = client.submit("green square", "classifier-free", 3.0, 6, 2, 0, api_name="/guidance_sample")
     assert len(list(job)) >= 2
@@ -68,17 +80,20 @@ def test_guidance_sample_streams_and_judges(client):
     assert os.path.exists(x_t) and "green square" in status and "right colour" in status
 
 
+@needs("guided-shapes")
 def test_guidance_rejects_an_unknown_class(client):
     with pytest.raises(Exception, match="Value: pink circle is not in the list of choices|unknown class"):
         client.predict("pink circle", "classifier-free", 3.0, 5, 1, 0, api_name="/guidance_sample")
 
 
+@needs("sr3-photos")
 def test_sr3_upscale_with_a_known_original(client):
     job = client.submit(handle_file(str(ROOT / "examples" / "sr3_coffee_lr.png")), 4, 0, "ddpm", api_name="/sr3_upscale")
     lr, bic, out, orig, status = job.result()
     assert all(os.path.exists(p) for p in (lr, bic, out, orig)) and "consistency" in status and "bicubic" in status
 
 
+@needs("palette-photos")
 def test_palette_restore_each_task(client):
     editor = {"background": handle_file(str(ROOT / "examples" / "coffee.png")), "layers": [], "composite": None}
     for task in ("inpainting", "uncropping", "colorization", "jpeg"):
@@ -87,6 +102,7 @@ def test_palette_restore_each_task(client):
         assert os.path.exists(samples) and os.path.exists(cond) and status.startswith("done"), task
 
 
+@needs("palette-photos")
 def test_palette_painted_mask_missing_is_a_message(client):
     editor = {"background": handle_file(str(ROOT / "examples" / "coffee.png")), "layers": [], "composite": None}
     with pytest.raises(Exception, match="needs a mask"):

@@ -10,7 +10,7 @@ from engines.core.diffusion import diffusion_loss
 from engines.core.nn import UNet2D, UNetConfig
 from engines.core.schedules import make_schedule
 from engines.core.train import TrainConfig, Trainer, fit, lr_at
-from engines.train import MODELS
+from engines.train import MODELS, SHIPPED
 
 TINY = UNetConfig(1, 1, 8, (1, 2), 1, (1,))
 
@@ -48,7 +48,14 @@ def test_missing_weights_name_the_training_command(tmp_path):
         checkpoint.load("ddpm-digits", tmp_path)
 
 
-@pytest.mark.parametrize("name", MODELS)
+def test_shipped_models_are_known_and_the_first_tabs_are_ready():
+    from playground.registry import ready_tabs
+
+    assert set(SHIPPED) <= set(MODELS)
+    assert {"ddpm", "annotated"} <= {t.id for t in ready_tabs()}
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_weights_load_and_say_how_they_were_trained(name):
     model, meta = checkpoint.load(name)
     assert sum(p.numel() for p in model.parameters()) > 10_000

@@ -4,9 +4,9 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 from PIL import Image
 
+from conftest import ROOT
 from engines.__main__ import ENGINES
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, needs
 from engines import guidance, palette, sr3
 from engines.core.samplers import final
 from engines.data.degrade import grayscale
@@ -13,11 +13,13 @@ from engines.images import from_pil
 EX = ROOT / "examples"
 
 
+@needs("guided-shapes")
 def test_cfg_at_scale_3_draws_the_asked_class():
     x = final(guidance.sample("blue square", "cfg", 3.0, 30, 16, 0)).x
     assert guidance.fidelity(x, "blue square")["both"] >= 0.85
 
 
+@needs("guided-shapes")
 def test_raising_the_scale_trades_diversity_for_fidelity():
     rows = guidance.sweep("red star", "cfg", [0.0, 5.0], 25, 12, 1)
     assert rows[1]["both"] > rows[0]["both"] and rows[1]["diversity"] < rows[0]["diversity"]
@@ -34,6 +36,7 @@ def test_guidance_requests_are_checked(label, method, scale, match):
         next(guidance.sample(label, method, scale, 5, 1, 0))
 
 
+@needs("sr3-photos")
 def test_sr3_contract_16_to_64_and_consistency():
     lr_path = EX / "sr3_flower_lr.png"
     out = final(sr3.upscale(str(lr_path), 25, 0)).x
@@ -42,6 +45,7 @@ def test_sr3_contract_16_to_64_and_consistency():
     assert r["consistency_db"] > 24 and r["psnr_sr3"] > r["psnr_bicubic"] - 3
 
 
+@needs("sr3-photos")
 def test_sr3_tiles_up_to_64_and_downscales_beyond(tmp_path):
     img = Image.open(EX / "sr3_coffee_hr.png").resize((40, 24))
     img.save(tmp_path / "mid.png")
@@ -51,6 +55,7 @@ def test_sr3_tiles_up_to_64_and_downscales_beyond(tmp_path):
     assert big.lr.shape == (1, 3, 32, 64) and "downscaled" in big.note
 
 
+@needs("palette-photos")
 @pytest.mark.parametrize("task", ["inpainting", "uncropping"])
 def test_palette_keeps_known_pixels_exactly(task):
     mask = Image.new("L", (64, 64), 0)
@@ -73,6 +78,7 @@ def test_palette_masks_of_another_size_are_resized_and_empty_masks_refused():
         palette.prepare("denoise", str(EX / "coffee.png"))
 
 
+@needs("palette-photos")
 def test_palette_colorization_keeps_luminance():
     job = palette.prepare("colorization", str(EX / "sr3_flower_hr.png"))
     out = final(palette.restore(job, 25, 1, 0)).x

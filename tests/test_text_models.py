@@ -1,5 +1,4 @@
 """Issue 4 engines: the frozen text encoder, Imagen's cascade pieces, the latent autoencoder and Imagic's stages."""
-import pytest
 import torch
 
 from engines.core import text
