@@ -41,7 +41,7 @@ DIFFUSION = FAST
 RECIPES: dict[str, tuple[UNetConfig, TrainConfig]] = {
     "digits": (
         UNetConfig(1, 1, 32, (1, 2, 2), 1, (2,)),
-        TrainConfig(steps=5000, batch_size=128, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250),
+        TrainConfig(steps=2000, batch_size=128, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250),
     ),
     "shapes": (
         UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3)),

@@ -34,7 +34,7 @@ CLASS_EMB_LR_MULT = 20.0  # the class embedding starts at zero on a trained netw
 # at 1x it had grown to norm ~0.5 against a time embedding of ~4 after 1,000 steps, and classes were not followed)
 DIFFUSION = FAST
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), num_classes=NUM_CLASSES)
-NET_TRAIN = TrainConfig(steps=4000, batch_size=64, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
+NET_TRAIN = TrainConfig(steps=3000, batch_size=64, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
 CLS = ClassifierConfig(3, 32, (1, 2, 2, 2), 1, (2, 3), NUM_CLASSES)
 CLS_TRAIN = TrainConfig(
     steps=3000, batch_size=128, lr=1e-3, warmup=100, weight_decay=0.05, ema_decay=0.995, save_every=250

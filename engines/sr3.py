@@ -30,7 +30,7 @@ MAX_LR = 64  # up to 64x64 -> 256x256 by overlapping tiles; larger inputs are do
 TILE, OVERLAP = 64, 16
 TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1e-2}  # SR3's 16->128 config
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3)
-TRAIN = TrainConfig(steps=4000, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
+TRAIN = TrainConfig(steps=3000, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
 PATCH = 48  # training crops (HR); the network is fully convolutional
 GAMMA_SCALE = 1000.0  # the noise level gamma in [0, 1] is embedded as 1000 gamma
 

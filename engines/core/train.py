@@ -134,7 +134,10 @@ class Trainer:
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
-        self.opt.load_state_dict(state["opt"])
+        mults = [g["mult"] for g in self.opt.param_groups]
+        self.opt.load_state_dict(state["opt"])  # saved groups may predate "mult": keep this run's multipliers
+        for g, m in zip(self.opt.param_groups, mults):
+            g["mult"] = m
         self.gen.set_state(state["gen"])
         torch.set_rng_state(state["cpu_rng"])
         self.step = state["step"]
