@@ -92,6 +92,7 @@ def rows(include_app: bool = True) -> list[tuple[str, str, float]]:
             timed(lambda: drain(annotated.live_train(180, max_steps=100, preview_every=1e9)), 1),
         ),
     ]
+    out += issue3_rows()
     if include_app:
         cold, warm = first_frame_latency()
         out += [
@@ -101,15 +102,39 @@ def rows(include_app: bool = True) -> list[tuple[str, str, float]]:
     return out
 
 
+def issue3_rows() -> list[tuple[str, str, float]]:
+    """Guidance, SR3 and Palette at 50 steps, for the models that are shipped."""
+    from . import guidance, palette, sr3
+    from .images import to_pil
+    from .train import SHIPPED
+
+    out = []
+    if guidance.MODEL in SHIPPED:
+        out.append(("Guidance: 8 shapes, classifier-free s=3, DDIM 50 steps", "< 5 s",
+                    timed(lambda: drain(guidance.sample("red circle", "cfg", 3.0, 50, 8, 0)))))
+        out.append(("Guidance: 8 shapes, classifier s=3, DDIM 50 steps", "",
+                    timed(lambda: drain(guidance.sample("red circle", "classifier", 3.0, 50, 8, 0)), 1)))
+    if sr3.MODEL in SHIPPED:
+        lr = "examples/sr3_coffee_lr.png"
+        out.append(("SR3: one 16x16 -> 64x64, 50 steps", "< 5 s", timed(lambda: drain(sr3.upscale(lr, 50, 0)))))
+    if palette.MODEL in SHIPPED:
+        hole = to_pil(palette.centre_box()[0] * 2 - 1)
+        job = palette.prepare("inpainting", "examples/coffee.png", hole)
+        out.append(("Palette: one 64x64 inpainting, 50 steps", "< 5 s",
+                    timed(lambda: drain(palette.restore(job, 50, 1, 0)))))
+    return out
+
+
 def weights_table() -> str:
     """Markdown: every shipped checkpoint, its size, parameters, training steps, time and command (from its JSON)."""
     import json
 
     from .core.checkpoint import WEIGHTS_DIR
+    from .train import SHIPPED
 
     lines = ["| model | parameters | file | steps | batch | training time | command |", "|---|---|---|---|---|---|---|"]
     total = 0
-    for js in sorted(WEIGHTS_DIR.glob("*.json")):
+    for js in sorted(WEIGHTS_DIR / f"{name}.json" for name in SHIPPED):
         meta = json.loads(js.read_text())
         st = js.with_suffix(".safetensors")
         size = st.stat().st_size if st.exists() else 0

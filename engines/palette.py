@@ -29,6 +29,7 @@ TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1
 TEST_SCHEDULE = {"name": "linear", "T": 1000, "beta_start": 1e-4, "beta_end": 0.09}  # ... and its test config
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), cond_channels=3)
 TRAIN = TrainConfig(steps=2500, batch_size=12, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
+VARIANCE = "fixedsmall"  # ancestral sampling with the posterior variance beta~_t, as Palette's reference code does
 GAMMA_SCALE = 1000.0
 
 
@@ -137,7 +138,7 @@ def restore(job: Job, steps: int = 50, n: int = 1, seed: int = 0, sampler: str =
     gen = torch.Generator().manual_seed(int(seed))
     x_T = torch.randn(n, 3, SIZE, SIZE, generator=gen)
     with torch.inference_mode():
-        yield from sample_loop(sampler, denoiser, x_T, sched, int(steps), cond, generator=gen)
+        yield from sample_loop(sampler, denoiser, x_T, sched, int(steps), cond, generator=gen, variance=VARIANCE)
 
 
 def colourfulness(x: Tensor) -> float:

@@ -31,6 +31,7 @@ TILE, OVERLAP = 64, 16
 TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1e-2}  # SR3's 16->128 config
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3)
 TRAIN = TrainConfig(steps=3000, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
+VARIANCE = "fixedsmall"  # the ancestral sampler's sigma_t^2 = beta~_t (posterior variance)
 PATCH = 48  # training crops (HR); the network is fully convolutional
 GAMMA_SCALE = 1000.0  # the noise level gamma in [0, 1] is embedded as 1000 gamma
 
@@ -125,7 +126,9 @@ def upscale(image, steps: int = 50, seed: int = 0, sampler: str = "ddpm") -> Ite
     gen = torch.Generator().manual_seed(int(seed))
     x_T = torch.randn(p.bicubic.shape, generator=gen)
     with torch.inference_mode():
-        yield from sample_loop(sampler, denoiser, x_T, sched, int(steps), p.bicubic, generator=gen)
+        # Posterior variance beta~_t, as the SR3 reference code samples: on a 50-step respaced chain, beta_t leaves
+        # visible noise (measured on held-out photos: 21.1 dB vs 25.0 dB PSNR, 29.6 vs 32.1 dB consistency).
+        yield from sample_loop(sampler, denoiser, x_T, sched, int(steps), p.bicubic, generator=gen, variance=VARIANCE)
 
 
 def psnr(a: Tensor, b: Tensor) -> float:

@@ -209,10 +209,11 @@ def sample_loop(
     cond: Any = None,
     eta: float = 0.0,
     generator: torch.Generator | None = None,
+    variance: str = "fixedlarge",
 ) -> Iterator[Step]:
-    """Dispatch by name: 'ddpm' (ancestral, respaced), 'ddim' (with eta) or 'dpm++' (DPM-Solver++ 2M)."""
+    """Dispatch by name: 'ddpm' (ancestral, respaced, with `variance`), 'ddim' (with eta) or 'dpm++' (DPM-Solver++ 2M)."""
     if name == "ddpm":
-        return ddpm(denoiser, x_T, schedule, steps, cond, generator=generator)
+        return ddpm(denoiser, x_T, schedule, steps, cond, variance=variance, generator=generator)
     if name == "ddim":
         return ddim(denoiser, x_T, schedule, steps, cond, eta=eta, generator=generator)
     if name in ("dpm++", "dpmpp", "dpm++2m"):
