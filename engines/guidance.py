@@ -24,7 +24,7 @@ from .images import to_pil
 
 MODEL, CLASSIFIER = "guided-shapes", "classifier-shapes"
 UNCONDITIONAL = "ddpm-shapes"  # the class-conditional model starts from it
-METHODS = ("cfg", "classifier", "none")
+METHODS = ("cfg", "classifier", "classifier-uncond", "none")
 NUM_CLASSES = len(shapes.CLASSES)  # 36: one per (colour, shape); index 36 is the null label
 SIZE = 32
 MAX_BATCH = 64
@@ -147,13 +147,16 @@ def null_label(y: Tensor) -> Tensor:
 
 
 def guided_denoiser(method: str, scale: float) -> tuple[Denoiser, Schedule]:
-    """The model wrapped for a guidance method: 'cfg' (scale s, s = 1 + w), 'classifier' (gradient scale s) or 'none'
-    (the conditional model alone). Classifier guidance steers the unconditional prediction (the null label), so the
-    classifier alone decides the class, as with ADM's unconditional model (Dhariwal & Nichol 2021, Table 4)."""
+    """The model wrapped for a guidance method: 'cfg' (scale s, s = 1 + w); 'classifier' (gradient scale s) on the
+    conditional prediction, as ADM-G does; 'classifier-uncond' on the unconditional prediction (the null label), so
+    the classifier alone decides the class (ADM's unconditional model + guidance, Dhariwal & Nichol 2021, Table 4);
+    'none' (the conditional model alone)."""
     base, schedule = load()
     if method == "cfg":
         return classifier_free(base, null_label, scale), schedule
     if method == "classifier":
+        return classifier_guidance(base, log_prob_fn(), schedule, scale), schedule
+    if method == "classifier-uncond":
         uncond = Denoiser(lambda x, t, y: base.net(x, t, null_label(y)), base.parameterization, base.clip)
         return classifier_guidance(uncond, log_prob_fn(), schedule, scale), schedule
     if method == "none":
@@ -191,7 +194,7 @@ def sample(
     gen = torch.Generator().manual_seed(int(seed))
     x_T = torch.randn(int(n), 3, SIZE, SIZE, generator=gen).contiguous(memory_format=torch.channels_last)
     cond = torch.full((int(n),), y, dtype=torch.long)
-    with torch.inference_mode(method != "classifier"):
+    with torch.inference_mode(not method.startswith("classifier")):
         yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), cond, generator=gen)
 
 

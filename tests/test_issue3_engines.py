@@ -19,6 +19,12 @@ def test_cfg_at_scale_3_draws_the_asked_class():
     assert guidance.fidelity(x, "blue square")["both"] >= 0.85
 
 
+@needs("guided-shapes", "classifier-shapes")
+def test_classifier_guidance_at_scale_3_draws_the_asked_class():
+    x = final(guidance.sample("green triangle", "classifier", 3.0, 30, 12, 0)).x
+    assert guidance.fidelity(x, "green triangle")["both"] >= 0.7
+
+
 @needs("guided-shapes")
 def test_raising_the_scale_trades_diversity_for_fidelity():
     rows = guidance.sweep("red star", "cfg", [0.0, 5.0], 25, 12, 1)

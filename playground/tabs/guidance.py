@@ -11,8 +11,13 @@ from engines.images import batch_grid
 
 from ..widgets import HEAVY, Throttle, paper_card, user_errors
 
-METHOD_LABELS = {"classifier-free": "cfg", "classifier": "classifier", "none (conditional model)": "none"}
-SWEEP_SCALES = {"cfg": [0.0, 1.0, 3.0, 7.0], "classifier": [0.0, 1.0, 3.0, 10.0], "none": [1.0]}
+METHOD_LABELS = {
+    "classifier-free": "cfg",
+    "classifier": "classifier",
+    "classifier on the unconditional model": "classifier-uncond",
+    "none (conditional model)": "none",
+}
+SWEEP_SCALES = {"cfg": [0.0, 1.0, 3.0, 7.0], "classifier": [0.0, 1.0, 3.0, 10.0], "classifier-uncond": [0.0, 1.0, 3.0, 10.0], "none": [1.0]}
 
 
 @user_errors
@@ -81,9 +86,11 @@ def build() -> None:
         "Diffusion Models Beat GANs / Classifier-Free Diffusion Guidance",
         "Dhariwal & Nichol, NeurIPS 2021 · Ho & Salimans, 2022",
         "https://arxiv.org/abs/2207.12598",
-        "classifier (on the unconditional model): $\\hat\\epsilon = \\epsilon_\\theta(x_t) - \\sqrt{1-\\bar\\alpha_t}\\, s\\, \\nabla_{x_t} \\log p_\\phi(y|x_t)$; "
+        "classifier: $\\hat\\epsilon = \\epsilon_\\theta(x_t, y) - \\sqrt{1-\\bar\\alpha_t}\\, s\\, \\nabla_{x_t} \\log p_\\phi(y|x_t)$; "
         "classifier-free: $\\tilde\\epsilon = \\epsilon_\\theta(x_t, \\varnothing) + s\\,(\\epsilon_\\theta(x_t, y) - \\epsilon_\\theta(x_t, \\varnothing))$ "
-        "with $s = 1 + w$ of Ho & Salimans ($s = 0$: unconditional, $s = 1$: conditional).",
+        "with $s = 1 + w$ of Ho & Salimans ($s = 0$: unconditional, $s = 1$: conditional). Classifier guidance "
+        "steers the conditional prediction (ADM-G) or, to let the classifier alone pick the class, the unconditional "
+        "one $\\epsilon_\\theta(x_t, \\varnothing)$.",
         "ADM-G: ImageNet 256x256 FID 4.59 (3.94 with upsampling); classifier-free guidance: ImageNet 128x128 FID 2.43 "
         "at w = 0.3, with IS rising and FID U-shaped as w grows.",
         "36 classes (colour x shape) of the 32x32 shapes world; one 1.7M-parameter UNet with the label dropped to a "
@@ -142,6 +149,7 @@ def build() -> None:
         [
             ["red circle", "classifier-free", 3.0, 50, 8, 0],
             ["blue star", "classifier", 3.0, 50, 8, 0],
+            ["red square", "classifier on the unconditional model", 10.0, 50, 8, 0],
             ["yellow triangle", "none (conditional model)", 1.0, 50, 8, 0],
             ["green square", "classifier-free", 7.0, 50, 8, 1],
         ],
