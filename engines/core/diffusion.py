@@ -152,12 +152,14 @@ def noise_level_loss(
     loss: str = "l1",
     generator: torch.Generator | None = None,
     mask: Tensor | None = None,
+    parameterization: str = "eps",
     **cond,
 ) -> Tensor:
     """SR3 (Saharia et al. 2021, Sec. 2.4) / WaveGrad: condition on a continuous noise level, not on t.
 
     t ~ U{0..T-1}, gamma ~ U(sqrt(alpha_bar_t), sqrt(alpha_bar_{t-1})) (alpha_bar_{-1} = 1),
-    x = gamma x_0 + sqrt(1 - gamma^2) eps; regress eps from net(x, gamma, **cond).
+    x = gamma x_0 + sqrt(1 - gamma^2) eps; regress eps (or v = gamma eps - sqrt(1 - gamma^2) x_0) from
+    net(x, gamma, **cond).
     With a mask (1 = to generate), Palette's variant: the known region of x is x_0 itself and only the masked
     region's eps is scored, L(m * eps, m * eps_hat).
     """
@@ -169,7 +171,8 @@ def noise_level_loss(
     eps = torch.randn(x0.shape, generator=generator).to(x0.device)
     g = bcast(gamma, x0)
     x = g * x0 + (1 - g**2).sqrt() * eps
+    target = target_for(parameterization, x0, eps, g**2)
     if mask is None:
-        return elementwise_loss(net(x, gamma, **cond), eps, loss).mean()
+        return elementwise_loss(net(x, gamma, **cond), target, loss).mean()
     x = x * mask + x0 * (1 - mask)
-    return elementwise_loss(net(x, gamma, **cond) * mask, eps * mask, loss).mean()
+    return elementwise_loss(net(x, gamma, **cond) * mask, target * mask, loss).mean()
