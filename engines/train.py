@@ -30,7 +30,14 @@ MODELS = {
 
 # The models whose weights are committed under engines/weights/ and meet their issue's bar. The app shows a tab only
 # when all its models are here; the others can be trained with the command above but are still in progress.
-SHIPPED: tuple[str, ...] = ("ddpm-digits", "ddpm-shapes", "classifier-shapes", "toy-moons", "toy-swissroll")
+SHIPPED: tuple[str, ...] = (
+    "ddpm-digits",
+    "ddpm-shapes",
+    "classifier-shapes",
+    "sr3-photos",
+    "toy-moons",
+    "toy-swissroll",
+)
 
 
 def make(name: str, steps: int | None, device: str):
