@@ -89,7 +89,8 @@ def make_trainer(dataset: str, steps: int | None = None, device: str = "cpu") ->
 
 def load(dataset: str) -> tuple[Denoiser, Schedule, dict]:
     """The shipped model of a data set as a Denoiser, with its schedule and meta (cached after the first call)."""
-    return load_denoiser(check_dataset(dataset).name)
+    spec = check_dataset(dataset)
+    return load_denoiser(spec.name, channels_last=spec.size >= 32)
 
 
 def validate(dataset: str, sampler: str, steps: int, n: int, eta: float = 0.0) -> Dataset:
@@ -114,7 +115,8 @@ def sample(
     denoiser, schedule, _ = load(dataset)
     gen = torch.Generator().manual_seed(int(seed))
     x_T = torch.randn(int(n), spec.channels, spec.size, spec.size, generator=gen)
-    x_T = x_T.contiguous(memory_format=torch.channels_last)
+    if spec.size >= 32:
+        x_T = x_T.contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=float(eta), generator=gen)
 

@@ -44,12 +44,17 @@ FAST = Recipe()
 
 
 def load_denoiser(
-    name: str, call: Callable[..., Tensor] | None = None, clip: tuple[float, float] | None = (-1.0, 1.0)
+    name: str,
+    call: Callable[..., Tensor] | None = None,
+    clip: tuple[float, float] | None = (-1.0, 1.0),
+    channels_last: bool = True,
 ) -> tuple[Denoiser, Schedule, dict]:
     """(Denoiser, schedule, meta) of a shipped checkpoint; call(net, x, t, cond) adapts the cond to the network's
-    keywords (default: the network ignores cond). The forward runs under bf16 autocast where that is fast."""
+    keywords (default: the network ignores cond). The forward runs under bf16 autocast where that is fast.
+    channels_last: measured faster from 32x32 up (guided shapes 39 vs 45 ms a step), slower at 16x16 (digits 51 vs
+    44 ms)."""
     model, meta = checkpoint.load(name)
-    model = model.to(memory_format=torch.channels_last)
+    model = model.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
     net = fast(model)
     recipe = Recipe(**meta["diffusion"])
     f = (lambda x, t, c: net(x, t)) if call is None else (lambda x, t, c: call(net, x, t, c))
