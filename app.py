@@ -23,6 +23,10 @@ INTRO = (
 )
 
 
+# Small images (16x16 to 64x64) are shown enlarged: keep their pixels sharp instead of the browser's blur.
+CSS = ".pixelated img { image-rendering: pixelated; width: 100% !important; height: 100% !important; object-fit: contain; }"
+
+
 def build_demo() -> gr.Blocks:
     """One gr.Blocks with a tab per registry entry; models load lazily inside the events."""
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
@@ -43,6 +47,7 @@ def main() -> None:
         server_name=os.getenv("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.getenv("GRADIO_SERVER_PORT", "7860")),
         theme=gr.themes.Soft(),
+        css=CSS,
     )
 
 

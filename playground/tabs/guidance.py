@@ -120,8 +120,8 @@ def build() -> None:
             status = gr.Markdown()
         with gr.Column(scale=2):
             with gr.Row():
-                x_t = gr.Image(label="x_t", type="pil", format="png", height=300)
-                x0 = gr.Image(label="predicted x_0", type="pil", format="png", height=300)
+                x_t = gr.Image(label="x_t", type="pil", format="png", height=300, elem_classes="pixelated")
+                x0 = gr.Image(label="predicted x_0", type="pil", format="png", height=300, elem_classes="pixelated")
     ev = run.click(
         guidance_sample,
         [label, method, scale, steps, n, seed],

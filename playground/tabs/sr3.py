@@ -94,11 +94,11 @@ def build() -> None:
             )
         with gr.Column(scale=2):
             with gr.Row():
-                lr = gr.Image(label="input (shown 4x, nearest)", type="pil", format="png")
-                bic = gr.Image(label="bicubic 4x", type="pil", format="png")
+                lr = gr.Image(label="input (shown 4x, nearest)", type="pil", format="png", height=260, elem_classes="pixelated")
+                bic = gr.Image(label="bicubic 4x", type="pil", format="png", height=260, elem_classes="pixelated")
             with gr.Row():
-                out = gr.Image(label="SR3 (live: its current x0 estimate)", type="pil", format="png")
-                orig = gr.Image(label="original (for examples)", type="pil", format="png")
+                out = gr.Image(label="SR3 (live: its current x0 estimate)", type="pil", format="png", height=260, elem_classes="pixelated")
+                orig = gr.Image(label="original (for examples)", type="pil", format="png", height=260, elem_classes="pixelated")
             status = gr.Markdown()
     ev = run.click(
         sr3_upscale,
