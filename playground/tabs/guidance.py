@@ -56,7 +56,7 @@ def tradeoff_figure(rows: list[dict], method: str) -> go.Figure:
     )
     fig.update_layout(
         title=f"Fidelity vs diversity ({method}): higher scale moves up and left",
-        xaxis_title="diversity (mean pairwise RMS distance)",
+        xaxis_title="diversity (spread of the object's position and size)",
         yaxis_title="judged right class",
         yaxis=dict(range=[0, 1.05], tickformat=".0%"),
         height=320,
@@ -95,8 +95,8 @@ def build() -> None:
         "at w = 0.3, with IS rising and FID U-shaped as w grows.",
         "36 classes (colour x shape) of the 32x32 shapes world; one 1.7M-parameter UNet with the label dropped to a "
         "null class 20% of the time (p_uncond) gives both predictions; a 0.4M-parameter classifier trained on noisy "
-        "x_t at every t gives the gradient. Fidelity is judged by an analytical shape/colour reader, diversity by "
-        "pixel distance, in place of IS / FID.",
+        "x_t at every t gives the gradient. Fidelity is judged by an analytical shape/colour reader, diversity as the "
+        "spread of the drawn object's position and size, in place of IS / FID.",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
