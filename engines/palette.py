@@ -48,7 +48,7 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
     sched = _schedule(TRAIN_SCHEDULE)
 
     def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
-        cond, mask = random_training_pairs(x0, gen)
+        x0, cond, mask = random_training_pairs(x0, gen)
         return noise_level_loss(
             lambda x, g, image: model(x, GAMMA_SCALE * g, image=image),
             x0.to(device),

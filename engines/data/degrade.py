@@ -96,14 +96,20 @@ def corrupt(
     raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 
-def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
-    """For a batch of clean crops: each example gets a random task (and mask / JPEG quality); returns (cond, mask)."""
+def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+    """For a batch of clean crops: each example gets a random task (and mask / JPEG quality); returns the targets,
+    (cond, mask). Half the examples of the tasks whose colours are in the condition (inpainting, uncropping, JPEG)
+    get their RGB channels permuted: with a few dozen photos the net otherwise learns their palette instead of
+    reading colour from the condition (measured: JPEG restoration from pure noise, 26 dB on training crops against
+    20 dB on held-out ones)."""
     B, _, H, W = x0.shape
     rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen)))
-    conds, masks = [], []
+    targets, conds, masks = [], [], []
     for i in range(B):
         task = TASKS[int(rng.integers(len(TASKS)))]
         xi = x0[i : i + 1]
+        if task != "colorization" and rng.random() < 0.5:
+            xi = xi[:, rng.permutation(3)]
         if task == "inpainting":
             m = box_mask(H, rng) if rng.random() < 0.5 else brush_mask(H, rng)
             if rng.random() < 0.3:
@@ -113,6 +119,7 @@ def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Ten
         else:
             m = None
         c, mm = corrupt(xi, task, m, int(rng.integers(5, 31)), gen)
+        targets.append(xi)
         conds.append(c)
         masks.append(mm)
-    return torch.cat(conds), torch.cat(masks)
+    return torch.cat(targets), torch.cat(conds), torch.cat(masks)
