@@ -10,10 +10,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .core import checkpoint
 from .core.diffusion import noise_level_loss
 from .core.nn import UNet2D, UNetConfig
-from .core.precision import fast
+from .core.recipe import noise_level_denoiser
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
@@ -76,15 +75,8 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
 def load() -> tuple[Denoiser, Schedule]:
     """The shipped model as a Denoiser (v, or eps for older weights) on Palette's test schedule; the net is told
     sqrt(alpha_bar_t) of it."""
-    model, meta = checkpoint.load(MODEL)
-    model = fast(model)
     sched = _schedule(TEST_SCHEDULE)
-    sqrt_ab = sched.alpha_bar.float().sqrt()
-
-    def net(x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
-        return model(x, GAMMA_SCALE * sqrt_ab[t.cpu()].to(x.device), image=cond)
-
-    return Denoiser(net, meta.get("parameterization", "eps")), sched
+    return noise_level_denoiser(MODEL, sched, GAMMA_SCALE), sched
 
 
 def load_mask(mask, size: int = SIZE) -> Tensor:

@@ -12,10 +12,9 @@ import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 
-from .core import checkpoint
 from .core.diffusion import noise_level_loss
 from .core.nn import UNet2D, UNetConfig
-from .core.precision import fast
+from .core.recipe import noise_level_denoiser
 from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
@@ -77,15 +76,8 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
 def load() -> tuple[Denoiser, Schedule]:
     """The shipped model as an eps-Denoiser whose cond is the upsampled LR image; the noise level fed to the net is
     sqrt(alpha_bar_t) of whatever schedule the sampler walks (SR3's point: any schedule, any number of steps)."""
-    model, meta = checkpoint.load(MODEL)
-    model = fast(model)
     sched = schedule()
-    sqrt_ab = sched.alpha_bar.float().sqrt()
-
-    def net(x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
-        return model(x, GAMMA_SCALE * sqrt_ab[t.cpu()].to(x.device), image=cond)
-
-    return Denoiser(net, "eps"), sched
+    return noise_level_denoiser(MODEL, sched, GAMMA_SCALE, "eps"), sched
 
 
 @dataclass(frozen=True)

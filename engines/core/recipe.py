@@ -59,3 +59,19 @@ def load_denoiser(
     recipe = Recipe(**meta["diffusion"])
     f = (lambda x, t, c: net(x, t)) if call is None else (lambda x, t, c: call(net, x, t, c))
     return Denoiser(f, recipe.parameterization, clip), recipe.make_schedule(), meta
+
+
+def noise_level_denoiser(
+    name: str, schedule: Schedule, gamma_scale: float, parameterization: str | None = None
+) -> Denoiser:
+    """SR3 / Palette: a checkpoint whose network is told the noise level gamma = sqrt(alpha_bar_t) (times
+    gamma_scale) of whatever schedule the sampler walks, not t; its cond is the image concatenated to x_t.
+    parameterization defaults to the checkpoint's own ('eps' when it does not say)."""
+    model, meta = checkpoint.load(name)
+    net = fast(model)
+    sqrt_ab = schedule.alpha_bar.float().sqrt()
+
+    def f(x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
+        return net(x, gamma_scale * sqrt_ab[t.cpu()].to(x.device), image=cond)
+
+    return Denoiser(f, parameterization or meta.get("parameterization", "eps"))

@@ -31,14 +31,15 @@ def guidance_sample(label: str, method: str, scale: float, steps: float, n: floa
             x_t, x0 = batch_grid(s.x, 2), batch_grid(s.x0, 2)
             if not last:
                 yield x_t, x0, f"step {s.index + 1}/{s.total} · t = {s.t}"
-    f = guidance.fidelity(s.x, label)
+    objects = guidance.main_objects(s.x)
+    f = guidance.fidelity(s.x, label, objects)
     yield (
         x_t,
         x0,
         (
             f"done: {int(n)} samples of '{label}', {method} at scale {float(scale):g}. "
             f"Judged right colour {f['colour']:.0%}, right shape {f['shape']:.0%}, both {f['both']:.0%}; "
-            f"diversity {guidance.diversity(s.x):.3f}"
+            f"diversity {guidance.diversity(s.x, objects):.3f}"
         ),
     )
 
