@@ -1,4 +1,4 @@
-"""The data sets: digits as shipped by scikit-learn, and the shapes world as DESIGN.md specifies it."""
+"""The data sets: digits as shipped by scikit-learn, the shapes world as DESIGN.md specifies it, Palette's training pairs."""
 
 import numpy as np
 import pytest
@@ -62,3 +62,23 @@ def test_captions_leave_parts_out_so_each_is_learnt_alone():
 def test_dataset_tensor():
     x, scenes = shapes.dataset(10, 32, 0)
     assert x.shape == (10, 3, 32, 32) and x.dtype == torch.uint8 and len(scenes) == 10
+
+
+def test_palette_training_pairs_tell_the_task_and_recolour_keeps_luma():
+    from engines.data import degrade
+
+    x = torch.rand(8, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 0.6 - 0.3  # mid-range: no clamping
+    targets, cond, mask, task = degrade.random_training_pairs(x, torch.Generator().manual_seed(1))
+    assert targets.shape == cond.shape == x.shape and mask.shape == (8, 1, 64, 64) and task.shape == (8,)
+    for i, k in enumerate(task.tolist()):
+        if degrade.TASKS[k] == "colorization":  # grey condition of the untouched target
+            assert torch.allclose(cond[i], degrade.grayscale(x[i : i + 1])[0], atol=1e-6)
+            assert torch.equal(targets[i], x[i])
+
+    class Fixed:  # hue turned by 90 degrees, saturation, contrast and offset left alone
+        def uniform(self, lo, hi):
+            return {(0.5, 1.5): 1.0, (0.8, 1.1): 1.0, (-0.15, 0.15): 0.0}.get((lo, hi), np.pi / 2)
+
+    y = degrade.recolour(x, Fixed())
+    assert torch.allclose(degrade.grayscale(y), degrade.grayscale(x), atol=1e-5)  # same luma ...
+    assert (y - x).abs().max() > 0.05  # ... other colours

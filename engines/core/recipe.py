@@ -62,16 +62,19 @@ def load_denoiser(
 
 
 def noise_level_denoiser(
-    name: str, schedule: Schedule, gamma_scale: float, parameterization: str | None = None
+    name: str, schedule: Schedule, gamma_scale: float, parameterization: str | None = None, label: int | None = None
 ) -> Denoiser:
     """SR3 / Palette: a checkpoint whose network is told the noise level gamma = sqrt(alpha_bar_t) (times
     gamma_scale) of whatever schedule the sampler walks, not t; its cond is the image concatenated to x_t.
-    parameterization defaults to the checkpoint's own ('eps' when it does not say)."""
+    parameterization defaults to the checkpoint's own ('eps' when it does not say); label (Palette's task) is
+    passed as the class when the network has a class embedding."""
     model, meta = checkpoint.load(name)
     net = fast(model)
     sqrt_ab = schedule.alpha_bar.float().sqrt()
+    use_label = label is not None and meta.get("config", {}).get("num_classes", 0) > 0
 
     def f(x: Tensor, t: Tensor, cond: Tensor) -> Tensor:
-        return net(x, gamma_scale * sqrt_ab[t.cpu()].to(x.device), image=cond)
+        y = torch.full((x.shape[0],), int(label), dtype=torch.long, device=x.device) if use_label else None
+        return net(x, gamma_scale * sqrt_ab[t.cpu()].to(x.device), y=y, image=cond)
 
     return Denoiser(f, parameterization or meta.get("parameterization", "eps"))

@@ -13,6 +13,7 @@ from torch import Tensor
 TASKS = ("colorization", "inpainting", "uncropping", "jpeg")
 SIDES = ("left", "right", "top", "bottom")
 LUMA = torch.tensor([0.299, 0.587, 0.114])  # ITU-R BT.601
+RGB_TO_YIQ = torch.tensor([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
 
 
 def grayscale(x: Tensor) -> Tensor:
@@ -96,20 +97,40 @@ def corrupt(
     raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
 
 
-def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
+def recolour(x: Tensor, rng: np.random.Generator) -> Tensor:
+    """A random colour transform of (B, 3, H, W) in [-1, 1]: in YIQ, the chroma plane rotated by a random hue angle
+    and scaled by a random saturation, the luma by a random contrast and offset; clamped back into range."""
+    theta, sat = rng.uniform(0, 2 * np.pi), rng.uniform(0.5, 1.5)
+    contrast, offset = rng.uniform(0.8, 1.1), rng.uniform(-0.15, 0.15)
+    c, s = np.cos(theta) * sat, np.sin(theta) * sat
+    mix = torch.tensor([[contrast, 0, 0], [0, c, -s], [0, s, c]], dtype=torch.float32)
+    M = torch.linalg.inv(RGB_TO_YIQ) @ mix @ RGB_TO_YIQ  # RGB -> YIQ -> transformed -> RGB
+    y = torch.einsum("ij,bjhw->bihw", M.to(x), x) + offset
+    return y.clamp(-1, 1)
+
+
+def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """For a batch of clean crops: each example gets a random task (and mask / JPEG quality); returns the targets,
-    (cond, mask). Half the examples of the tasks whose colours are in the condition (inpainting, uncropping, JPEG)
-    get their RGB channels permuted: with a few dozen photos the net otherwise learns their palette instead of
-    reading colour from the condition (measured: JPEG restoration from pure noise, 26 dB on training crops against
-    20 dB on held-out ones)."""
+    the conditions, the masks and the task indices into TASKS (B,).
+
+    The examples of the tasks whose colours are in the condition (inpainting, uncropping, JPEG) get a random colour
+    transform (80%) and RGB permutation (50%): with a dozen photos the net otherwise learns their palette instead
+    of reading colour from the condition. Measured, JPEG restoration from pure noise: with no augmentation, 26 dB
+    on training crops against 20 dB on held-out ones; with the permutation alone and the task told, 26.0 against
+    21.3 dB, and on 8x8 block means 32.1 against 23.6 dB (the JPEG input: 32.3 dB)."""
     B, _, H, W = x0.shape
     rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen)))
-    targets, conds, masks = [], [], []
+    targets, conds, masks, tasks = [], [], [], []
     for i in range(B):
-        task = TASKS[int(rng.integers(len(TASKS)))]
+        k = int(rng.integers(len(TASKS)))
+        task = TASKS[k]
+        tasks.append(k)
         xi = x0[i : i + 1]
-        if task != "colorization" and rng.random() < 0.5:
-            xi = xi[:, rng.permutation(3)]
+        if task != "colorization":
+            if rng.random() < 0.5:
+                xi = xi[:, rng.permutation(3)]
+            if rng.random() < 0.8:
+                xi = recolour(xi, rng)
         if task == "inpainting":
             m = box_mask(H, rng) if rng.random() < 0.5 else brush_mask(H, rng)
             if rng.random() < 0.3:
@@ -122,4 +143,4 @@ def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Ten
         targets.append(xi)
         conds.append(c)
         masks.append(mm)
-    return torch.cat(targets), torch.cat(conds), torch.cat(masks)
+    return torch.cat(targets), torch.cat(conds), torch.cat(masks), torch.tensor(tasks)
