@@ -45,3 +45,24 @@ def test_autoencoder_round_trip_shapes():
     mean, logvar = ae.encode(torch.randn(2, 3, 64, 64))
     assert mean.shape == (2, 4, 16, 16) and ae.factor == 4
     assert ae.decode(mean).shape == (2, 3, 64, 64)
+
+
+def test_prompt_accuracy_reads_what_was_drawn():
+    from engines import text_quality
+    from engines.data import shapes
+
+    def painter(wrong_colour: bool):
+        def gen(prompt: str, n: int, seed: int) -> torch.Tensor:
+            named = dict(text_quality.prompts(12))[prompt]
+            colour = "gray" if wrong_colour else named["colour"]
+            background = "black" if colour != "black" and named["colour"] != "black" else "white"
+            cx, cy = shapes.POSITIONS[named["position"]]
+            o = shapes.ShapeObject(colour, named["shape"], "small", named["position"], cx, cy, 0.15)
+            return shapes.to_tensor([shapes.draw(shapes.Scene(background, (o,), prompt), 64)] * n)
+
+        return gen
+
+    right = text_quality.prompt_accuracy(painter(False), k=12, n=1)
+    assert right == {"colour": 1.0, "shape": 1.0, "position": 1.0}
+    wrong = text_quality.prompt_accuracy(painter(True), k=12, n=1)
+    assert wrong["colour"] <= 1 / 12 and wrong["position"] == 1.0  # only the gray prompt, if any, is right

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .layers import SelfAttention, group_norm
+from .layers import group_norm
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,6 @@ class Autoencoder(nn.Module):
                 enc.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
         enc += [_Res(c, c), group_norm(c), nn.SiLU(), nn.Conv2d(c, 2 * cfg.latent_channels, 3, padding=1)]
         self.encoder = nn.Sequential(*enc)
-        self.mid_attn = SelfAttention(c)
         dec: list[nn.Module] = [nn.Conv2d(cfg.latent_channels, c, 3, padding=1), _Res(c, c)]
         for i, ch in reversed(list(enumerate(chans))):
             for _ in range(cfg.num_res_blocks + 1):
