@@ -73,11 +73,7 @@ def init_from_unconditional(meta: dict) -> UNet2D:
     """The class-conditional UNet, started from the unconditional DDPM shapes model when it is there (same network
     plus a class embedding, zero at first, so training begins from a model that already draws shapes)."""
     model = UNet2D(NET)
-    if checkpoint.available(UNCONDITIONAL):
-        base, _ = checkpoint.load(UNCONDITIONAL)
-        model.load_state_dict(base.state_dict(), strict=False)
-        torch.nn.init.zeros_(model.class_emb.weight)
-        meta["init"] = UNCONDITIONAL
+    checkpoint.warm_start(model, UNCONDITIONAL, meta, zero=("class_emb",))
     return model
 
 
@@ -102,8 +98,15 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             "classes": list(shapes.CLASSES),
         }
         model = init_from_unconditional(meta)
-        trainer = Trainer(model, loss_fn, labelled_batches(cfg.batch_size), cfg, device, channels_last=True,
-                          lr_mult={"class_emb": CLASS_EMB_LR_MULT})
+        trainer = Trainer(
+            model,
+            loss_fn,
+            labelled_batches(cfg.batch_size),
+            cfg,
+            device,
+            channels_last=True,
+            lr_mult={"class_emb": CLASS_EMB_LR_MULT},
+        )
         return trainer, meta
     if name == CLASSIFIER:
         cfg = _with_steps(CLS_TRAIN, steps)
@@ -240,8 +243,14 @@ def sweep(label: str, method: str, scales: list[float], steps: int = 50, n: int 
     for s in scales:
         last = final(sample(label, method, s, steps, n, seed))
         objects = main_objects(last.x)  # judged once for both measures
-        out.append({"scale": float(s), "x": last.x, **fidelity(last.x, label, objects),
-                    "diversity": diversity(last.x, objects)})
+        out.append(
+            {
+                "scale": float(s),
+                "x": last.x,
+                **fidelity(last.x, label, objects),
+                "diversity": diversity(last.x, objects),
+            }
+        )
     return out
 
 

