@@ -36,6 +36,7 @@ SHIPPED: tuple[str, ...] = (
     "classifier-shapes",
     "guided-shapes",
     "sr3-photos",
+    "ldm-autoencoder",
     "toy-moons",
     "toy-swissroll",
 )
