@@ -29,7 +29,9 @@ AE_NET = AutoencoderConfig(3, 4, 32, (1, 2, 2), 1)  # f = 4: 64x64x3 -> 16x16x4
 AE_TRAIN = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
 AE_CROP = 32  # the autoencoder is convolutional: it trains on 32x32 crops (4x cheaper) and runs on 64x64
 DIFFUSION = FAST
-NET = UNetConfig(4, 4, 48, (1, 2, 2), 1, (1, 2), context_dim=text.DIM)
+# 32 base channels: measured 0.51 s a training step (batch 64, 1 thread) against 0.95 s with 48, and the sampling
+# bench (four images in < 3 s) needs the cheaper net too
+NET = UNetConfig(4, 4, 32, (1, 2, 2), 1, (1, 2), context_dim=text.DIM)
 LDM_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
 
 
