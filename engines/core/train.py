@@ -177,7 +177,9 @@ def fit(
                 bar.set_postfix(loss=f"{sum(losses[-50:]) / len(losses[-50:]):.4f}", lr=f"{rec.lr:.2e}")
             if rec.step % cfg.save_every == 0 or rec.step == cfg.steps:
                 elapsed = time.time() - t0
-                torch.save({"trainer": trainer.state_dict(), "elapsed": elapsed}, state_path)
+                tmp = state_path.with_suffix(".tmp")  # written whole, then renamed: a run killed mid-save resumes
+                torch.save({"trainer": trainer.state_dict(), "elapsed": elapsed}, tmp)
+                tmp.replace(state_path)
                 info = {
                     **meta,
                     "training": {
