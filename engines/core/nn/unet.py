@@ -28,6 +28,7 @@ class UNetConfig:
     context_dim: int = 0  # > 0: cross-attention on token embeddings at the attention levels (Imagen, LDM)
     pooled_dim: int = 0  # > 0: a pooled text embedding added to the time embedding (Imagen)
     aug_embed: bool = False  # a second scalar (noise-augmentation level) embedded and added (Imagen SR)
+    cond_stats: bool = False  # the conditioning image's per-channel mean and std added to the embedding (Palette)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,6 +74,7 @@ class UNet2D(nn.Module):
         self.aug_mlp = (
             nn.Sequential(nn.Linear(C, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim)) if cfg.aug_embed else None
         )
+        self.cond_stats_proj = nn.Linear(2 * cfg.cond_channels, emb_dim) if cfg.cond_stats else None
         self.null_context = nn.Parameter(torch.zeros(1, 1, cfg.context_dim)) if cfg.context_dim else None
 
         self.conv_in = nn.Conv2d(cfg.in_channels + cfg.cond_channels, C, 3, padding=1)
@@ -133,6 +135,8 @@ class UNet2D(nn.Module):
             if image is None:
                 raise ValueError("this UNet is image-conditioned: pass image=(B, cond_channels, H, W)")
             x = torch.cat([x, image], dim=1)  # (B, in + cond, H, W)
+            if self.cond_stats_proj is not None:
+                emb = emb + self.cond_stats_proj(torch.cat([image.mean((2, 3)), image.std((2, 3))], dim=1))
         if self.null_context is not None and context is None:
             context = self.null_context.expand(B, 1, -1)
         h = self.conv_in(x)
