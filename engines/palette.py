@@ -27,6 +27,11 @@ SIZE = 64
 MAX_SAMPLES = 8
 TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1e-2}  # Palette's training config
 TEST_SCHEDULE = {"name": "linear", "T": 1000, "beta_start": 1e-4, "beta_end": 0.09}  # ... and its test config
+# Sampling walks the training schedule: the net is told gamma, so any schedule works, but 50 steps of the test one
+# spend about half their steps below the lowest noise level seen in training. Measured on 6 held-out crops at 50
+# steps: inpainting block error 0.054 (test schedule 0.087, flat mean 0.074), colourfulness 0.32 of the original's
+# (0.19); uncropping worse (0.203 vs 0.163) and JPEG no better (25.6 vs 25.8 dB).
+SAMPLE_SCHEDULE = TRAIN_SCHEDULE
 # num_classes = the task. Without it, measured at 1,500 steps: restoring held-out JPEGs from pure noise kept half the
 # condition's colourfulness (53 of 103) and lost 6 dB to the input; a greyish JPEG and a colorization input look
 # alike, so the net hedged between copying colour and inventing it (told the task: 21.3 dB, from 19.8 dB).
@@ -80,9 +85,9 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
 
 
 def load(task: str) -> tuple[Denoiser, Schedule]:
-    """The shipped model as a Denoiser for one task (v, or eps for older weights) on Palette's test schedule; the
-    net is told sqrt(alpha_bar_t) of it, and the task."""
-    sched = _schedule(TEST_SCHEDULE)
+    """The shipped model as a Denoiser for one task (v, or eps for older weights) on SAMPLE_SCHEDULE; the net is
+    told sqrt(alpha_bar_t) of it, and the task."""
+    sched = _schedule(SAMPLE_SCHEDULE)
     return noise_level_denoiser(MODEL, sched, GAMMA_SCALE, label=TASKS.index(task)), sched
 
 
