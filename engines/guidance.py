@@ -20,7 +20,7 @@ from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .data import shapes
-from .data.judge import judge
+from .data.judge import main_objects
 from .images import to_pil
 
 MODEL, CLASSIFIER = "guided-shapes", "classifier-shapes"
@@ -200,12 +200,6 @@ def sample(
     cond = torch.full((int(n),), y, dtype=torch.long)
     with torch.inference_mode(not method.startswith("classifier")):
         yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), cond, generator=gen)
-
-
-def main_objects(x: Tensor) -> list:
-    """The judge's reading of each image of a batch in [-1, 1]: its main object (a Judged), or None."""
-    rgb = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
-    return [objs[0] if objs else None for _, objs in map(judge, rgb)]
 
 
 def fidelity(x: Tensor, label: str, objects: list | None = None) -> dict:

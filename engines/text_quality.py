@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 from torch import Tensor
 
-from .data.judge import judge
+from .data.judge import main_objects
 from .data.shapes import COLOURS, POSITION_PHRASES, POSITIONS, SHAPES
 
 Generator = Callable[[str, int, int], Tensor]  # (prompt, n, seed) -> (n, 3, H, W) in [-1, 1]
@@ -28,20 +28,13 @@ def prompts(k: int = 12, seed: int = 0) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
-def read(x: Tensor) -> list[tuple[str, list]]:
-    """The judge's (background, objects) of each image of a batch in [-1, 1]."""
-    arr = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
-    return [judge(a) for a in arr]
-
-
 def score(x: Tensor, named: dict[str, str]) -> dict[str, float]:
     """Shares of images whose largest object has the named colour / shape / position (an image with no object,
     for example one drawn in the background's own colour, counts as wrong on all three)."""
     hits = {"colour": 0, "shape": 0, "position": 0}
-    for _, objects in read(x):
-        if not objects:
+    for o in main_objects(x):
+        if o is None:
             continue
-        o = objects[0]
         hits["colour"] += o.colour == named["colour"]
         hits["shape"] += o.shape == named["shape"]
         hits["position"] += o.position == named["position"]

@@ -112,3 +112,9 @@ def judge(img: np.ndarray, min_area: float = 0.01) -> tuple[str, list[Judged]]:
         )
     objects.sort(key=lambda o: -o.area)
     return nearest_colour(bg), objects
+
+
+def main_objects(x) -> list[Judged | None]:
+    """The judge's reading of each image of a batch (B, 3, H, W) in [-1, 1]: its largest object, or None."""
+    rgb = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
+    return [objs[0] if objs else None for _, objs in map(judge, rgb)]
