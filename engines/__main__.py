@@ -19,6 +19,9 @@ ENGINES = {
     "guidance": ("guidance", "Classifier / classifier-free guidance (2021-22): shapes of a chosen class"),
     "sr3": ("sr3", "SR3 (Saharia et al. 2021): 4x super-resolution of a photo"),
     "palette": ("palette", "Palette (Saharia et al. 2022): colorization, inpainting, uncropping, JPEG restoration"),
+    "imagen": ("imagen", "Imagen (Saharia et al. 2022): text -> 32x32 base -> 64x64 super-resolution"),
+    "ldm": ("ldm", "Latent Diffusion (Rombach et al. 2022): text -> 16x16x4 latents -> 64x64 decoded"),
+    "imagic": ("imagic", "Imagic (Kawar et al. 2023): edit one image with a target text"),
 }
 
 

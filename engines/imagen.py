@@ -30,22 +30,25 @@ P_UNCOND = 0.1  # Imagen's cond_drop_prob
 MAX_BATCH = 16
 DIFFUSION = FAST
 BASE_NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), context_dim=text.DIM, pooled_dim=text.DIM)
+# Imagen's SR stages are convolutional and train on crops (its "Efficient U-Net", text through the pooled embedding
+# and the middle block's cross-attention): 32x32 crops of the 64x64 images, 4x cheaper, measured 0.8 s a step
 SR_NET = UNetConfig(
-    3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3, context_dim=text.DIM, pooled_dim=text.DIM, aug_embed=True
+    3, 3, 32, (1, 2, 2), 1, (), cond_channels=3, context_dim=text.DIM, pooled_dim=text.DIM, aug_embed=True
 )
-BASE_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
-SR_TRAIN = TrainConfig(steps=4000, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
+SR_CROP = 32
+BASE_TRAIN = TrainConfig(steps=4000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
+SR_TRAIN = TrainConfig(steps=2500, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
 AUG_SCALE = 1000.0  # the augmentation level t_aug in [0, 1] is embedded as 1000 t_aug
 
 
 def lowres(x64: Tensor) -> Tensor:
-    """64x64 -> 32x32 (area), the base model's resolution."""
-    return F.interpolate(x64, size=(BASE_SIZE, BASE_SIZE), mode="area")
+    """Halve the resolution (area): 64x64 -> 32x32, the base model's size (or a 32x32 crop -> 16x16)."""
+    return F.avg_pool2d(x64, SIZE // BASE_SIZE)
 
 
 def upsample(x32: Tensor) -> Tensor:
-    """The SR model's condition: the 32x32 image bilinearly upsampled to 64x64."""
-    return F.interpolate(x32, size=(SIZE, SIZE), mode="bilinear", align_corners=False)
+    """The SR model's condition: the low-resolution image bilinearly upsampled 2x (32x32 -> 64x64)."""
+    return F.interpolate(x32, scale_factor=SIZE // BASE_SIZE, mode="bilinear", align_corners=False)
 
 
 def augment(x: Tensor, t_aug: Tensor, noise: Tensor) -> Tensor:
@@ -68,14 +71,18 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
     def batch_fn(step: int, gen: torch.Generator):
         idx = torch.randint(0, images.shape[0], (cfg.batch_size,), generator=gen)
         x64 = images[idx].float() / 127.5 - 1
-        return (lowres(x64) if name == BASE else x64), cap_idx[idx]
+        if name == BASE:
+            return lowres(x64), cap_idx[idx]
+        y, x = (2 * int(v) for v in torch.randint(0, (SIZE - SR_CROP) // 2 + 1, (2,), generator=gen))
+        return x64[:, :, y : y + SR_CROP, x : x + SR_CROP], cap_idx[idx]  # (B, 3, 32, 32), aligned to 2x2 blocks
 
     def loss_fn(model, batch, gen):
         x0, ci = batch
         cond = drop_text(cond_for(emb, ci), gen, P_UNCOND)
         if name == SR:
             t_aug = torch.rand(x0.shape[0], generator=gen)
-            lr = augment(lowres(x0), t_aug, torch.randn(x0.shape[0], 3, BASE_SIZE, BASE_SIZE, generator=gen))
+            low = lowres(x0)
+            lr = augment(low, t_aug, torch.randn(low.shape, generator=gen))
             cond = {**cond, "image": upsample(lr), "aug": AUG_SCALE * t_aug}
         cond = {k: v.to(device) for k, v in cond.items()}
         return DIFFUSION.loss_fn(model, x0.to(device), schedule, gen, **cond)
@@ -146,3 +153,34 @@ def generate(
         x = torch.randn(n, 3, SIZE, SIZE, generator=gen)
         for s in sample_loop(sampler, den, x, sched, int(sr_steps), cond, generator=gen):
             yield "sr", s
+
+
+def saturation(x: Tensor, level: float = 0.98) -> float:
+    """The share of pixel values at the ends of [-1, 1]: what high guidance without thresholding produces."""
+    return float((x.abs() > level).float().mean())
+
+
+def prompt_args(p, scale: float = 5.0) -> None:
+    """The arguments every text-to-image command shares (Imagen and Latent Diffusion)."""
+    p.add_argument("--prompt", required=True, help="e.g. 'a red circle on the left'; '' is unconditional")
+    p.add_argument("--scale", type=float, default=scale, help="classifier-free guidance scale s (0 to 30)")
+    p.add_argument("--steps", type=int, default=50, help="sampling steps (of the base stage for Imagen)")
+    p.add_argument("--n", type=int, default=4, help=f"images (1 to {MAX_BATCH})")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines imagen`."""
+    prompt_args(p)
+    p.add_argument("--sr-steps", type=int, default=25, help="steps of the 32 -> 64 super-resolution stage")
+    p.add_argument("--percentile", type=float, default=0.95, help="dynamic thresholding percentile p")
+    p.add_argument("--no-threshold", action="store_true", help="static clipping instead of dynamic thresholding")
+
+
+def cli_main(a):
+    from .images import to_pil
+
+    threshold = None if a.no_threshold else a.percentile
+    for _, s in generate(a.prompt, a.scale, a.steps, a.n, a.seed, threshold, a.sr_steps):
+        pass
+    return [to_pil(x) for x in s.x]

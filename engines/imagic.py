@@ -145,11 +145,13 @@ def cli_args(p) -> None:
     p.add_argument("--prompt", required=True, help="the target text, e.g. 'a green square'")
     p.add_argument("--eta", type=float, default=0.7, help="interpolation: 0 reconstructs, 1 is the target text alone")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--steps-a", type=int, default=STEPS_A, help="stage A: embedding optimisation steps")
+    p.add_argument("--steps-b", type=int, default=STEPS_B, help="stage B: fine-tuning steps")
 
 
 def cli_main(a):
     edit = None
-    for item in run_stages(a.input, a.prompt, a.seed):
+    for item in run_stages(a.input, a.prompt, a.seed, a.steps_a, a.steps_b):
         if isinstance(item, Edit):
             edit = item
     chosen = generate(edit, a.eta, seed=a.seed)

@@ -172,3 +172,19 @@ def reconstruction_psnr(n: int = 256, seed: int = 99) -> float:
     with torch.inference_mode():
         x_hat = ae.decode(ae.encode(x)[0]).clamp(-1, 1)
     return psnr(x_hat, x)
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines ldm`."""
+    from .imagen import prompt_args
+
+    prompt_args(p)
+
+
+def cli_main(a):
+    from .images import to_pil
+
+    for s in generate(a.prompt, a.scale, a.steps, a.n, a.seed):
+        pass
+    with torch.inference_mode():
+        return [to_pil(x) for x in decode(s.x)]

@@ -90,12 +90,17 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--threads", type=int, default=int(os.getenv("CPU_CORES", "0")) or None)
     p.add_argument("--fresh", action="store_true", help="ignore a saved state and start again")
+    p.add_argument(
+        "--from-weights",
+        action="store_true",
+        help="no saved state (runs/ lost): continue from the exported weights and their step count",
+    )
     p.add_argument("--weights-dir", default=None, help="export the weights here instead of engines/weights/")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     trainer, meta = make(a.model, a.steps, a.device)
-    path = fit(a.model, trainer, meta, weights_dir=a.weights_dir, resume=not a.fresh)
+    path = fit(a.model, trainer, meta, weights_dir=a.weights_dir, resume=not a.fresh, from_weights=a.from_weights)
     print(f"wrote {path}")
 
 

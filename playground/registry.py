@@ -27,8 +27,9 @@ TABS: tuple[TabSpec, ...] = (
     TabSpec("sr3", "SR3", "sr3", ("sr3-photos",)),
     TabSpec("palette", "Palette", "palette", ("palette-photos",)),
     TabSpec("imagen", "Imagen", "imagen", ("imagen-base", "imagen-sr")),
-    TabSpec("ldm", "Latent Diffusion", "ldm", ("ldm-autoencoder", "ldm-text")),
-    TabSpec("imagic", "Imagic", "imagic", ("imagen-base",)),
+    # the Latent Diffusion tab times itself against pixel-space generation: the Imagen cascade
+    TabSpec("ldm", "Latent Diffusion", "ldm", ("ldm-autoencoder", "ldm-text", "imagen-base", "imagen-sr")),
+    TabSpec("imagic", "Imagic", "imagic", ("imagen-base", "imagen-sr")),
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import time
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import gradio as gr
@@ -75,6 +76,38 @@ class Throttle:
             self.last = now
             return True
         return False
+
+
+@dataclass
+class PromptControls:
+    """The text-to-image controls the Imagen and Latent Diffusion tabs share."""
+
+    prompt: gr.Textbox
+    scale: gr.Slider
+    steps: gr.Slider
+    n: gr.Slider
+    seed: gr.Number
+    run: gr.Button
+    stop: gr.Button
+    status: gr.Markdown
+
+
+def prompt_controls(
+    default: str, max_batch: int, extra: Callable[[], None] | None = None, steps_label: str = "Steps"
+) -> PromptControls:
+    """Prompt, guidance scale, [extra controls], steps / images / seed, Generate + Stop, and a status line."""
+    prompt = gr.Textbox(default, label="Prompt", max_lines=2, placeholder="e.g. a red circle on the left")
+    scale = gr.Slider(0, 20, value=5.0, step=0.5, label="Guidance scale s (0 = unconditional, 1 = conditional)")
+    if extra is not None:
+        extra()
+    with gr.Row():
+        steps = gr.Slider(1, 250, value=50, step=1, label=steps_label)
+        n = gr.Slider(1, max_batch, value=4, step=1, label="Images")
+        seed = gr.Number(0, precision=0, label="Seed", minimum=0)
+    with gr.Row():
+        run = gr.Button("Generate", variant="primary")
+        stop = gr.Button("Stop")
+    return PromptControls(prompt, scale, steps, n, seed, run, stop, gr.Markdown())
 
 
 def _layout(fig: go.Figure, title: str, height: int = 280) -> go.Figure:

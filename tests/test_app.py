@@ -108,3 +108,33 @@ def test_palette_painted_mask_missing_is_a_message(client):
     with pytest.raises(Exception, match="needs a mask"):
         client.predict("inpainting", editor, "painted (use the brush)", "left", 10, False, 3, 1, 0,
                        api_name="/palette_restore")
+
+
+@needs("imagen-base", "imagen-sr")
+def test_imagen_generate_streams_both_stages(client):
+    job = client.submit("a red circle on the left", 5.0, True, 0.95, 4, 3, 2, 0, api_name="/imagen_generate")
+    updates = list(job)
+    assert any("base stage" in u[-1] for u in updates) and any("sr stage" in u[-1] for u in updates)
+    base, sr, compare, status = job.result()
+    assert status.startswith("done") and all(os.path.exists(p) for p in (base, sr, compare))
+
+
+@needs("ldm-autoencoder", "ldm-text", "imagen-base", "imagen-sr")
+def test_ldm_generate_and_compare(client):
+    latents, images, status = client.predict("a blue square at the top", 5.0, 4, 2, 0, api_name="/ldm_generate")
+    assert status.startswith("done") and os.path.exists(latents) and os.path.exists(images)
+    lat, pix, text = client.predict("a blue square at the top", 5.0, 4, 1, 0, api_name="/ldm_compare")
+    assert "faster in latent space" in text and os.path.exists(pix)
+
+
+@needs("imagen-base", "imagen-sr")
+def test_imagic_edit_streams_its_stages(client):
+    job = client.submit(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "a green square", 0.7, 0,
+                        api_name="/imagic_edit")
+    for update in job:
+        if "stage A" in str(update[2]):
+            break
+    job.cancel()
+    with pytest.raises(Exception, match="type the target text"):
+        client.predict(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "", 0.7, 0,
+                       api_name="/imagic_edit")

@@ -6,7 +6,7 @@ import sys
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, needs
 from engines.__main__ import ENGINES
 
 
@@ -87,3 +87,22 @@ def test_annotated_cli_forward_and_toy(tmp_path):
 def test_train_cli_lists_models():
     p = run("engines.train", "--help")
     assert "ddpm-digits" in p.stdout and "toy-moons" in p.stdout
+
+
+@needs("imagen-base", "imagen-sr")
+def test_imagen_and_imagic_cli(tmp_path):
+    run("engines", "imagen", "--prompt", "a red circle", "--steps", "3", "--sr-steps", "2", "--n", "2",
+        "--out", str(tmp_path / "i"))
+    assert sorted(p.name for p in (tmp_path / "i").iterdir()) == ["000.png", "001.png", "grid.png"]
+    assert Image.open(tmp_path / "i" / "000.png").size == (64, 64)
+    run("engines", "imagic", "--input", str(ROOT / "examples" / "imagic_yellow_square.png"), "--prompt",
+        "a green square", "--steps-a", "2", "--steps-b", "2", "--out", str(tmp_path / "e"))
+    assert (tmp_path / "e" / "000.png").exists() and (tmp_path / "e" / "strip.png").exists()
+
+
+@needs("ldm-autoencoder", "ldm-text")
+def test_ldm_cli_and_an_empty_prompt(tmp_path):
+    run("engines", "ldm", "--prompt", "", "--steps", "3", "--n", "1", "--out", str(tmp_path))
+    assert Image.open(tmp_path / "000.png").size == (64, 64)
+    p = run("engines", "ldm", "--prompt", "a red circle", "--scale", "99", "--out", str(tmp_path), ok=False)
+    assert "guidance scale must be between" in p.stderr

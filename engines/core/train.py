@@ -143,6 +143,22 @@ class Trainer:
         self.step = state["step"]
 
 
+def _from_weights(name: str, trainer: Trainer, meta: dict, weights_dir: Path | str | None) -> float:
+    """Load the exported EMA weights into model and EMA, take their step count; returns the seconds already spent."""
+    old = checkpoint.read_meta(name, weights_dir)
+    cfg_cls = checkpoint.ARCHS[meta["arch"]][1]
+    if old["arch"] != meta["arch"] or cfg_cls.from_dict(old["config"]) != cfg_cls.from_dict(meta["config"]):
+        raise SystemExit(f"the exported {name} weights have another network config; train with --fresh instead")
+    ema, _ = checkpoint.load(name, weights_dir)
+    trainer.model.load_state_dict(ema.state_dict())
+    trainer.ema.model.load_state_dict(ema.state_dict())
+    done = old["training"]["steps_done"]
+    trainer.step = trainer.ema.num_updates = done
+    meta["continued_from_weights"] = {"step": done, **meta.get("continued_from_weights", {})}
+    print(f"continuing {name} from its exported weights at step {done} (fresh optimiser)")
+    return float(old["training"].get("seconds", 0.0))
+
+
 def fit(
     name: str,
     trainer: Trainer,
@@ -151,10 +167,12 @@ def fit(
     runs_dir: Path | str = RUNS_DIR,
     resume: bool = True,
     on_save: Callable[[Trainer], dict] | None = None,
+    from_weights: bool = False,
 ) -> Path:
     """Train with a tqdm bar, resuming from runs/<name>/state.pt; export EMA weights + JSON at every save and the end.
 
-    on_save(trainer) may return extra entries (for example an evaluation) to record in the JSON.
+    on_save(trainer) may return extra entries (for example an evaluation) to record in the JSON. from_weights: when
+    the run's state is lost, continue from the exported EMA weights and their step count (fresh optimiser moments).
     """
     run = Path(runs_dir) / name
     run.mkdir(parents=True, exist_ok=True)
@@ -165,6 +183,8 @@ def fit(
         trainer.load_state_dict(state["trainer"])
         elapsed = state.get("elapsed", 0.0)
         print(f"resumed {name} at step {trainer.step}")
+    elif from_weights:
+        elapsed = _from_weights(name, trainer, meta, weights_dir)
     cfg = trainer.cfg
     t0 = time.time() - elapsed
     out = Path(weights_dir or checkpoint.WEIGHTS_DIR) / f"{name}.safetensors"

@@ -10,7 +10,8 @@ import torch
 from engines import imagen, ldm
 from engines.images import batch_grid
 
-from ..widgets import HEAVY, Throttle, paper_card, user_errors
+from ..widgets import HEAVY, Throttle, paper_card, prompt_controls, user_errors
+from .imagen import PROMPTS
 
 
 def latent_channels(z: torch.Tensor):
@@ -61,28 +62,21 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            prompt = gr.Textbox("a large yellow square on a blue background", label="Prompt", max_lines=2)
-            scale = gr.Slider(0, 20, value=5.0, step=0.5, label="Guidance scale s")
-            with gr.Row():
-                steps = gr.Slider(1, 250, value=50, step=1, label="Steps")
-                n = gr.Slider(1, ldm.MAX_BATCH, value=4, step=1, label="Images")
-            seed = gr.Number(0, precision=0, label="Seed", minimum=0)
-            with gr.Row():
-                run = gr.Button("Generate", variant="primary")
-                stop = gr.Button("Stop")
-            status = gr.Markdown()
+            c = prompt_controls("a large yellow square on a blue background", ldm.MAX_BATCH)
         with gr.Column(scale=2):
             with gr.Row():
-                latents = gr.Image(label="latent channels z_t (a row per image, a column per channel)", type="pil")
-                images = gr.Image(label="decoded D(z)", type="pil", format="png")
-    ev = run.click(ldm_generate, [prompt, scale, steps, n, seed], [latents, images, status], api_name="ldm_generate",
-                   concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
-    stop.click(None, None, None, cancels=[ev])
+                latents = gr.Image(label="latent channels z_t (a row per image, a column per channel)", type="pil",
+                                   elem_classes="pixelated")
+                images = gr.Image(label="decoded D(z)", type="pil", format="png", elem_classes="pixelated")
+    gr.Examples([[p] for p in PROMPTS], [c.prompt], label="Prompts: colour, shape, position, size, two objects")
+    ev = c.run.click(ldm_generate, [c.prompt, c.scale, c.steps, c.n, c.seed], [latents, images, c.status],
+                     api_name="ldm_generate", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
+    c.stop.click(None, None, None, cancels=[ev])
     with gr.Accordion("Latent vs pixel space, measured", open=True):
         cmp_btn = gr.Button("Time both on this prompt")
         with gr.Row():
-            lat_img = gr.Image(label="latent diffusion", type="pil")
-            pix_img = gr.Image(label="pixel space (Imagen cascade)", type="pil")
+            lat_img = gr.Image(label="latent diffusion", type="pil", elem_classes="pixelated")
+            pix_img = gr.Image(label="pixel space (Imagen cascade)", type="pil", elem_classes="pixelated")
         cmp_text = gr.Markdown()
-        cmp_btn.click(ldm_compare, [prompt, scale, steps, n, seed], [lat_img, pix_img, cmp_text], api_name="ldm_compare",
+        cmp_btn.click(ldm_compare, [c.prompt, c.scale, c.steps, c.n, c.seed], [lat_img, pix_img, cmp_text], api_name="ldm_compare",
                       concurrency_id=HEAVY, concurrency_limit=1)
