@@ -129,12 +129,12 @@ def test_ldm_generate_and_compare(client):
 
 @needs("imagen-base", "imagen-sr")
 def test_imagic_edit_streams_its_stages(client):
-    job = client.submit(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "a green square", 0.7, 0,
+    job = client.submit(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "a green square", 1.0, 0, True,
                         api_name="/imagic_edit")
     for update in job:
         if "stage A" in str(update[2]):
             break
     job.cancel()
     with pytest.raises(Exception, match="type the target text"):
-        client.predict(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "", 0.7, 0,
+        client.predict(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "", 1.0, 0, True,
                        api_name="/imagic_edit")

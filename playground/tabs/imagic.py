@@ -5,7 +5,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from engines import imagic
+from engines import imagic, imagic_quality
 from engines.images import to_pil
 
 from ..widgets import TRAINING, paper_card, user_errors
@@ -13,8 +13,12 @@ from ..widgets import TRAINING, paper_card, user_errors
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+def _reading(edit, x, eta: float, target: str) -> str:
+    return f"eta {float(eta):g}: {imagic_quality.describe(imagic_quality.compare(edit.x[0], x[0], target))}"
+
+
 @user_errors
-def imagic_edit(image, target: str, eta: float, seed: float):
+def imagic_edit(image, target: str, eta: float, seed: float, inverted: bool):
     """Stages A and B with progress, then stage C at the chosen eta and the whole eta strip; the Edit goes to State."""
     edit = None
     for item in imagic.run_stages(image, target, int(seed)):
@@ -22,17 +26,20 @@ def imagic_edit(image, target: str, eta: float, seed: float):
             edit = item
         else:
             yield gr.skip(), gr.skip(), f"stage {item.stage}: step {item.step}/{item.total}, loss {item.loss:.4f}", gr.skip()
-    chosen = imagic.generate(edit, float(eta), seed=int(seed))
-    _, strip = imagic.strip(edit, seed=int(seed))
-    yield (to_pil(chosen[0]), strip, f"done in {edit.seconds:.0f} s (stages A + B); move eta to edit without re-running",
-           edit)
+    yield gr.skip(), gr.skip(), f"stages A + B done in {edit.seconds:.0f} s; stage C: the edit and the eta strip...", edit
+    chosen = imagic.generate(edit, float(eta), seed=int(seed), inverted=inverted)
+    yield to_pil(chosen[0]), gr.skip(), _reading(edit, chosen, eta, target), edit
+    _, strip = imagic.strip(edit, seed=int(seed), inverted=inverted)
+    yield (to_pil(chosen[0]), strip, f"{_reading(edit, chosen, eta, target)} · stages A + B took {edit.seconds:.0f} s; "
+           "move eta to edit again without re-running them", edit)
 
 
 @user_errors
-def imagic_eta(edit, eta: float, seed: float):
+def imagic_eta(edit, eta: float, seed: float, inverted: bool, target: str):
     if edit is None:
         raise ValueError("run the edit first: stages A and B prepare the model for this image")
-    return to_pil(imagic.generate(edit, float(eta), seed=int(seed))[0])
+    x = imagic.generate(edit, float(eta), seed=int(seed), inverted=inverted)
+    return to_pil(x[0]), _reading(edit, x, eta, target)
 
 
 def build() -> None:
@@ -43,21 +50,29 @@ def build() -> None:
         "$\\theta$ with $e_{opt}$; (C) generate with $\\bar e = \\eta\\, e_{tgt} + (1-\\eta)\\, e_{opt}$.",
         "Non-rigid edits of real photos ('a sitting dog'); preferred by raters over SDEdit, DDIB and Text2LIVE on "
         "TEdBench (100 image-text pairs); sweet spot eta ~0.6-0.8.",
-        "On the Imagen tab's 32x32 base (pixel space, as in the paper), A: 100 steps at 1e-3, B: 300 steps at 2e-5 "
-        "on a copy, then the shipped SR stage with the target text; about a minute on 2 CPU cores.",
+        "On the Imagen tab's 32x32 base (pixel space, as in the paper), A: 100 steps at 1e-3, B: 100 steps at 2e-5 "
+        "on a copy, then the shipped SR stage with the target text. One addition, switchable: stage C starts from the "
+        "input's DDIM inversion rather than fresh noise, which keeps the background our short target texts leave "
+        "unnamed.",
     )
     state = gr.State(None)
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
             image = gr.Image(str(EXAMPLES / "imagic_yellow_square.png"), label="Image to edit", type="pil", height=200)
             target = gr.Textbox("a green square", label="Target text")
-            eta = gr.Slider(0, 1.5, value=0.7, step=0.05, label="eta (0 = reconstruction, 1 = target text)")
-            seed = gr.Number(0, precision=0, label="Seed", minimum=0)
+            eta = gr.Slider(0, 1.5, value=imagic.ETA, step=0.05, label="eta (0 = reconstruction, 1 = target text)")
+            inverted = gr.Checkbox(True, label="Stage C from the input's DDIM inversion (off: fresh noise, the paper)")
+            seed = gr.Number(0, precision=0, label="Seed (used with fresh noise)", minimum=0)
             run = gr.Button("Edit (stages A, B, C)", variant="primary")
             status = gr.Markdown()
         with gr.Column(scale=2):
             out = gr.Image(label="edit at eta", type="pil", format="png")
             strip = gr.Image(label=f"input, then eta = {', '.join(map(str, imagic.ETAS))}", type="pil", format="png")
-    run.click(imagic_edit, [image, target, eta, seed], [out, strip, status, state], api_name="imagic_edit",
+    gr.Examples([[str(EXAMPLES / "imagic_yellow_square.png"), "a green square"],
+                 [str(EXAMPLES / "imagic_red_circle.png"), "a blue circle"],
+                 [str(EXAMPLES / "imagic_yellow_square.png"), "a yellow star"]], [image, target],
+                label="Images and target texts")
+    run.click(imagic_edit, [image, target, eta, seed, inverted], [out, strip, status, state], api_name="imagic_edit",
               concurrency_id=TRAINING, concurrency_limit=1, show_progress="minimal")
-    eta.release(imagic_eta, [state, eta, seed], out, api_visibility="private", concurrency_id=TRAINING)
+    eta.release(imagic_eta, [state, eta, seed, inverted, target], [out, status], api_visibility="private",
+                concurrency_id=TRAINING)
