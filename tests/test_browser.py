@@ -4,6 +4,8 @@ import shutil
 
 import pytest
 
+from conftest import needs
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -39,3 +41,13 @@ def test_ddpm_generate_shows_images(page, app_url, tmp_path):
     imgs.first.wait_for(timeout=10_000)
     assert imgs.count() >= 4  # x_t, x0, final grid, strip
     page.screenshot(path=str(tmp_path / "ddpm.png"), full_page=True)
+
+
+@needs("imagen-base", "imagen-sr")
+def test_imagen_tab_streams_both_stages_in_the_browser(page, app_url, tmp_path):
+    page.goto(app_url)
+    page.get_by_role("tab", name="Imagen", exact=True).click()
+    page.get_by_role("button", name="Generate").filter(visible=True).click()
+    page.get_by_text("saturated pixels").filter(visible=True).wait_for(timeout=120_000)
+    assert page.locator("img[src*='/file=']").filter(visible=True).count() >= 3  # base, SR, without thresholding
+    page.screenshot(path=str(tmp_path / "imagen.png"), full_page=True)

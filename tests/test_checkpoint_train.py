@@ -101,6 +101,32 @@ def test_fit_exports_weights_and_resumes(tmp_path):
     assert tr2.step == 6  # resumed at the end: nothing more to do
 
 
+def test_fit_continues_from_exported_weights_when_the_state_is_lost(tmp_path):
+    meta = {"arch": "UNet2D", "config": TINY.to_dict()}
+    first = tiny_trainer(steps=3)
+    fit("tiny", first, dict(meta), weights_dir=tmp_path / "w", runs_dir=tmp_path / "r")
+    exported = {k: v.clone() for k, v in checkpoint.load("tiny", tmp_path / "w")[0].state_dict().items()}
+    (tmp_path / "r" / "tiny" / "state.pt").unlink()  # runs/ lost
+    second = tiny_trainer(steps=6, seed=7)
+    steps_seen = []
+    second_steps = second.steps
+    starts = []
+
+    def spy(until=None):
+        steps_seen.append(second.step)
+        starts.append({k: v.clone() for k, v in second.model.state_dict().items()})
+        return second_steps(until)
+
+    second.steps = spy
+    fit("tiny", second, dict(meta), weights_dir=tmp_path / "w", runs_dir=tmp_path / "r", from_weights=True)
+    assert steps_seen == [3]  # continued at the exported step count, not from 0
+    assert all(torch.equal(v, exported[k]) for k, v in starts[0].items())  # from the exported weights, not seed 7's
+    info = json.loads((tmp_path / "w" / "tiny.json").read_text())
+    assert info["training"]["steps_done"] == 6 and info["continued_from_weights"]["step"] == 3
+    assert second.ema.num_updates == 6
+    assert any(not torch.equal(v, exported[k]) for k, v in checkpoint.load("tiny", tmp_path / "w")[0].state_dict().items())
+
+
 def test_training_lowers_the_loss():
     sched = make_schedule("linear", 100)
     data = torch.zeros(16, 1, 8, 8)
