@@ -16,15 +16,26 @@ from .data.shapes import COLOURS, POSITION_PHRASES, POSITIONS, SHAPES
 Generator = Callable[[str, int, int], Tensor]  # (prompt, n, seed) -> (n, 3, H, W) in [-1, 1]
 
 
-def prompts(k: int = 12, seed: int = 0) -> list[tuple[str, dict[str, str]]]:
+# Off the training templates: another word order and other words for the positions
+PARAPHRASES = {
+    "center": "in the middle",
+    "left": "on the left side",
+    "right": "on the right side",
+    "top": "near the top",
+    "bottom": "near the bottom",
+}
+
+
+def prompts(k: int = 12, seed: int = 0, paraphrase: bool = False) -> list[tuple[str, dict[str, str]]]:
     """k prompts 'a {colour} {shape} {position phrase}' with what each names; colours, shapes and positions taken
-    in turn so every one appears."""
+    in turn so every one appears. paraphrase: '{other position words}, a {colour} {shape}' instead."""
     rng = np.random.default_rng(seed)
     colours, shapes, positions = (list(rng.permutation(list(v))) for v in (COLOURS, SHAPES, POSITIONS))
     out = []
     for i in range(k):
         c, s, p = colours[i % len(colours)], shapes[i % len(shapes)], positions[i % len(positions)]
-        out.append((f"a {c} {s} {POSITION_PHRASES[p]}", {"colour": c, "shape": s, "position": p}))
+        text = f"{PARAPHRASES[p]}, a {c} {s}" if paraphrase else f"a {c} {s} {POSITION_PHRASES[p]}"
+        out.append((text, {"colour": c, "shape": s, "position": p}))
     return out
 
 
@@ -41,9 +52,11 @@ def score(x: Tensor, named: dict[str, str]) -> dict[str, float]:
     return {k: v / x.shape[0] for k, v in hits.items()}
 
 
-def prompt_accuracy(generate: Generator, k: int = 12, n: int = 8, seed: int = 0) -> dict[str, float]:
+def prompt_accuracy(
+    generate: Generator, k: int = 12, n: int = 8, seed: int = 0, paraphrase: bool = False
+) -> dict[str, float]:
     """Mean over k prompts of n images each: the shares right in colour, shape and position."""
-    rows = [score(generate(p, n, seed + i), named) for i, (p, named) in enumerate(prompts(k))]
+    rows = [score(generate(p, n, seed + i), named) for i, (p, named) in enumerate(prompts(k, paraphrase=paraphrase))]
     return {key: float(np.mean([r[key] for r in rows])) for key in ("colour", "shape", "position")}
 
 
@@ -74,10 +87,12 @@ def main() -> None:
     p.add_argument("--n", type=int, default=8)
     p.add_argument("--scale", type=float, default=5.0)
     p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--paraphrase", action="store_true", help="prompts off the training templates")
     a = p.parse_args()
-    r = prompt_accuracy(_generator(a.model, a.scale, a.steps), a.prompts, a.n)
+    r = prompt_accuracy(_generator(a.model, a.scale, a.steps), a.prompts, a.n, paraphrase=a.paraphrase)
     print(
-        f"{a.model}: {a.prompts} prompts x {a.n} images, guidance {a.scale:g}, {a.steps} steps: "
+        f"{a.model}{' (paraphrased prompts)' if a.paraphrase else ''}: {a.prompts} prompts x {a.n} images, "
+        f"guidance {a.scale:g}, {a.steps} steps: "
         + ", ".join(f"{k} {100 * v:.1f}%" for k, v in r.items())
     )
 
