@@ -43,6 +43,10 @@ SR_CROP = 32
 BASE_TRAIN = TrainConfig(steps=4000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
 SR_TRAIN = TrainConfig(steps=2500, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
 AUG_SCALE = 1000.0  # the augmentation level t_aug in [0, 1] is embedded as 1000 t_aug
+# Training levels t_aug ~ U[0, AUG_MAX] (sampling uses 0.2). Imagen draws them from all of [0, 1]; measured here with
+# [0, 1] after 1250 steps: even told t_aug = 0 the model treated its condition as noisy and drew blobs (22 dB against
+# the bilinear upsampling's 31 dB; 44% of cascade images kept the named shape against 92% of the base's)
+AUG_MAX = 0.5
 
 
 def lowres(x64: Tensor) -> Tensor:
@@ -85,7 +89,7 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
         x0, ci = batch
         cond = drop_text(cond_for(emb, ci), gen, P_UNCOND)
         if name == SR:
-            t_aug = torch.rand(x0.shape[0], generator=gen)
+            t_aug = AUG_MAX * torch.rand(x0.shape[0], generator=gen)
             low = lowres(x0)
             lr = augment(low, t_aug, torch.randn(low.shape, generator=gen))
             cond = {**cond, "image": upsample(lr), "aug": AUG_SCALE * t_aug}
@@ -139,8 +143,8 @@ def generate(
 ) -> Iterator[tuple[str, Step]]:
     """Yield ('base', Step) for the 32x32 stage, then ('sr', Step) for the 32->64 stage; the last x is 64x64."""
     prompt = check(prompt, scale, steps, n, threshold)
-    if not 0 <= float(aug_level) <= 1:
-        raise ValueError(f"augmentation level must be between 0 and 1, got {aug_level}")
+    if not 0 <= float(aug_level) <= AUG_MAX:
+        raise ValueError(f"augmentation level must be between 0 and {AUG_MAX} (the trained range), got {aug_level}")
     n = int(n)
     tc = {k: v.expand(n, *v.shape[1:]) for k, v in prompt_cond([prompt]).items()}
     gen = torch.Generator().manual_seed(int(seed))
