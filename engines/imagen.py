@@ -47,6 +47,8 @@ AUG_SCALE = 1000.0  # the augmentation level t_aug in [0, 1] is embedded as 1000
 # [0, 1] after 1250 steps: even told t_aug = 0 the model treated its condition as noisy and drew blobs (22 dB against
 # the bilinear upsampling's 31 dB; 44% of cascade images kept the named shape against 92% of the base's)
 AUG_MAX = 0.5
+AUG_LEVEL = 0.2  # at sampling
+SR_SCALE: float | None = None  # the SR stage's guidance scale (None: the base's)
 
 
 def lowres(x64: Tensor) -> Tensor:
@@ -138,8 +140,9 @@ def generate(
     seed: int = 0,
     threshold: float | None = 0.95,
     sr_steps: int = 25,
-    aug_level: float = 0.2,
+    aug_level: float = AUG_LEVEL,
     sampler: str = "ddim",
+    sr_scale: float | None = SR_SCALE,
 ) -> Iterator[tuple[str, Step]]:
     """Yield ('base', Step) for the 32x32 stage, then ('sr', Step) for the 32->64 stage; the last x is 64x64."""
     prompt = check(prompt, scale, steps, n, threshold)
@@ -158,7 +161,7 @@ def generate(
             return
         lr = augment(x32, torch.full((n,), float(aug_level)), torch.randn(x32.shape, generator=gen))
         cond = {**tc, "image": upsample(lr), "aug": torch.full((n,), AUG_SCALE * float(aug_level))}
-        den, sched = guided(SR, float(scale), threshold)
+        den, sched = guided(SR, float(scale if sr_scale is None else sr_scale), threshold)
         x = torch.randn(n, 3, SIZE, SIZE, generator=gen)
         for s in sample_loop(sampler, den, x, sched, int(sr_steps), cond, generator=gen):
             yield "sr", s
