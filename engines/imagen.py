@@ -47,8 +47,9 @@ AUG_SCALE = 1000.0  # the augmentation level t_aug in [0, 1] is embedded as 1000
 # [0, 1] after 1250 steps: even told t_aug = 0 the model treated its condition as noisy and drew blobs (22 dB against
 # the bilinear upsampling's 31 dB; 44% of cascade images kept the named shape against 92% of the base's)
 AUG_MAX = 0.5
-AUG_LEVEL = 0.2  # at sampling
-SR_SCALE: float | None = None  # the SR stage's guidance scale (None: the base's)
+AUG_LEVEL = 0.1  # at sampling (measured, 12 prompts x 4: 0.1 kept more shapes than 0.2)
+SR_SCALE: float | None = 1.0  # the SR stage's guidance (None: the base's); the text is in the 32x32 image already
+SCALE = 7.5  # the base's default guidance: 12 prompts x 4 at 5 -> 7.5: colour 93.8 -> 95.8%, shape 83 -> 94%
 
 
 def lowres(x64: Tensor) -> Tensor:
@@ -134,7 +135,7 @@ def check(prompt: str, scale: float, steps: int, n: int, threshold: float | None
 
 def generate(
     prompt: str,
-    scale: float = 5.0,
+    scale: float = SCALE,
     steps: int = 50,
     n: int = 4,
     seed: int = 0,
@@ -202,7 +203,7 @@ def prompt_args(p, scale: float = 5.0) -> None:
 
 def cli_args(p) -> None:
     """Arguments of `python -m engines imagen`."""
-    prompt_args(p)
+    prompt_args(p, SCALE)
     p.add_argument("--sr-steps", type=int, default=25, help="steps of the 32 -> 64 super-resolution stage")
     p.add_argument("--percentile", type=float, default=0.95, help="dynamic thresholding percentile p")
     p.add_argument("--no-threshold", action="store_true", help="static clipping instead of dynamic thresholding")

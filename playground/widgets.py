@@ -93,11 +93,11 @@ class PromptControls:
 
 
 def prompt_controls(
-    default: str, max_batch: int, extra: Callable[[], None] | None = None, steps_label: str = "Steps"
+    default: str, max_batch: int, extra: Callable[[], None] | None = None, steps_label: str = "Steps", scale: float = 5.0
 ) -> PromptControls:
     """Prompt, guidance scale, [extra controls], steps / images / seed, Generate + Stop, and a status line."""
     prompt = gr.Textbox(default, label="Prompt", max_lines=2, placeholder="e.g. a red circle on the left")
-    scale = gr.Slider(0, 20, value=5.0, step=0.5, label="Guidance scale s (0 = unconditional, 1 = conditional)")
+    scale = gr.Slider(0, 20, value=scale, step=0.5, label="Guidance scale s (0 = unconditional, 1 = conditional)")
     if extra is not None:
         extra()
     with gr.Row():

@@ -89,7 +89,7 @@ def test_latent_diffusion_draws_the_prompt():
 def test_imagen_draws_the_prompt_and_thresholding_prevents_saturation():
     from engines import imagen, text_quality
 
-    r = text_quality.prompt_accuracy(text_quality._generator("imagen", 5.0, 25), k=6, n=4)
+    r = text_quality.prompt_accuracy(text_quality._generator("imagen", imagen.SCALE, 25), k=6, n=4)
     assert r["colour"] >= 0.9 and r["shape"] >= 0.85 and r["position"] >= 0.8, r
 
     def saturation(threshold):

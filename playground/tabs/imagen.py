@@ -54,7 +54,8 @@ def build() -> None:
         "Zero-shot MS-COCO FID 7.27 (better than models trained on COCO); preferred over DALL-E 2 on DrawBench.",
         "The frozen encoder is all-MiniLM-L6-v2 (22M parameters, shipped in a PyPI wheel) instead of T5-XXL; a 2M "
         "parameter 32x32 base and a 32->64 SR stage trained on shapes-world captions, both text-conditioned, the SR "
-        "one on 32x32 crops with noise-conditioning augmentation (level 0.2 at sampling).",
+        "one on 32x32 crops with noise-conditioning augmentation (levels 0-0.5 in training, 0.1 at sampling, its own "
+        "guidance 1).",
     )
     extra = {}
 
@@ -65,7 +66,7 @@ def build() -> None:
 
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            c = prompt_controls(PROMPTS[0], imagen.MAX_BATCH, stage_controls, "Base steps")
+            c = prompt_controls(PROMPTS[0], imagen.MAX_BATCH, stage_controls, "Base steps", imagen.SCALE)
         with gr.Column(scale=2):
             with gr.Row():
                 base = gr.Image(label="base 32x32 (live)", type="pil", format="png", elem_classes="pixelated")
