@@ -157,15 +157,31 @@ def generate(
     with torch.inference_mode():
         for s in sample_loop(sampler, den, x, sched, int(steps), tc, generator=gen):
             yield "base", s
-        x32 = s.x
         if int(sr_steps) < 1:
             return
-        lr = augment(x32, torch.full((n,), float(aug_level)), torch.randn(x32.shape, generator=gen))
-        cond = {**tc, "image": upsample(lr), "aug": torch.full((n,), AUG_SCALE * float(aug_level))}
-        den, sched = guided(SR, float(scale if sr_scale is None else sr_scale), threshold)
-        x = torch.randn(n, 3, SIZE, SIZE, generator=gen)
-        for s in sample_loop(sampler, den, x, sched, int(sr_steps), cond, generator=gen):
+        sr_scale = float(scale if sr_scale is None else sr_scale)
+        x32 = s.x
+        for s in super_resolve(x32, tc, int(sr_steps), gen, threshold, float(aug_level), sr_scale, sampler):
             yield "sr", s
+
+
+def super_resolve(
+    x32: Tensor,
+    text_cond: dict[str, Tensor],
+    steps: int,
+    gen: torch.Generator,
+    threshold: float | None = 0.95,
+    aug_level: float = AUG_LEVEL,
+    scale: float = 1.0,
+    sampler: str = "ddim",
+) -> Iterator[Step]:
+    """The SR stage: the 32x32 images noised to aug_level (the model is told it), upsampled and concatenated."""
+    n = x32.shape[0]
+    lr = augment(x32, torch.full((n,), aug_level), torch.randn(x32.shape, generator=gen))
+    cond = {**text_cond, "image": upsample(lr), "aug": torch.full((n,), AUG_SCALE * aug_level)}
+    den, sched = guided(SR, scale, threshold)
+    x = torch.randn(n, 3, SIZE, SIZE, generator=gen)
+    yield from sample_loop(sampler, den, x, sched, steps, cond, generator=gen)
 
 
 def sr_check(n: int = 16, steps: int = 25, aug_level: float = 0.2, seed: int = 99) -> dict[str, float]:

@@ -134,12 +134,7 @@ def generate(
     gen = torch.Generator().manual_seed(int(seed))
     x_T = edit.x_T if inverted else torch.randn(1, 3, 32, 32, generator=gen)
     x32 = final(sample_loop("ddim", den, x_T, sched, STEPS_C, interpolate(edit, float(eta)), generator=gen)).x
-    lr = imagen.augment(x32, torch.full((1,), 0.2), torch.randn(x32.shape, generator=gen))
-    cond = {**edit.e_tgt, "image": imagen.upsample(lr), "aug": torch.full((1,), imagen.AUG_SCALE * 0.2)}
-    sr, sr_sched = imagen.guided(imagen.SR, scale, 0.95)
-    return final(
-        sample_loop("ddim", sr, torch.randn(1, 3, 64, 64, generator=gen), sr_sched, sr_steps, cond, generator=gen)
-    ).x
+    return final(imagen.super_resolve(x32, edit.e_tgt, sr_steps, gen, scale=imagen.SR_SCALE or scale)).x
 
 
 def strip(edit: Edit, etas: tuple[float, ...] = ETAS, **kw) -> tuple[list[Tensor], object]:
