@@ -80,10 +80,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     edit = next(s for s in imagic.run_stages(a.input, a.prompt, a.seed) if isinstance(s, imagic.Edit))
-    chosen = imagic.generate(edit, 0.7, seed=a.seed)
+    chosen = imagic.generate(edit, imagic.ETA, seed=a.seed)
     t_chosen = time.perf_counter() - t0
-    print(f"stages A + B: {edit.seconds:.1f} s; with the edit at eta 0.7: {t_chosen:.1f} s")
-    print(f"eta 0.7: {describe(compare(edit.x[0], chosen[0], a.prompt))}")
+    print(f"stages A + B: {edit.seconds:.1f} s; with the edit at eta {imagic.ETA:g}: {t_chosen:.1f} s")
+    print(f"eta {imagic.ETA:g}: {describe(compare(edit.x[0], chosen[0], a.prompt))}")
     outs, _ = imagic.strip(edit, seed=a.seed)
     for eta, x in zip(imagic.ETAS, outs):
         print(f"eta {eta:.1f}: {describe(compare(edit.x[0], x[0], a.prompt))}")

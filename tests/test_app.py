@@ -5,7 +5,7 @@ import os
 import pytest
 from gradio_client import Client, handle_file
 
-from conftest import ROOT, needs
+from conftest import ROOT, needs, needs_tab
 from playground.registry import ready_tabs
 
 API_NAMES = {
@@ -110,7 +110,7 @@ def test_palette_painted_mask_missing_is_a_message(client):
                        api_name="/palette_restore")
 
 
-@needs("imagen-base", "imagen-sr")
+@needs_tab("imagen")
 def test_imagen_generate_streams_both_stages(client):
     job = client.submit("a red circle on the left", 5.0, True, 0.95, 4, 3, 2, 0, api_name="/imagen_generate")
     updates = list(job)
@@ -119,7 +119,7 @@ def test_imagen_generate_streams_both_stages(client):
     assert status.startswith("done") and all(os.path.exists(p) for p in (base, sr, compare))
 
 
-@needs("ldm-autoencoder", "ldm-text", "imagen-base", "imagen-sr")
+@needs_tab("ldm")
 def test_ldm_generate_and_compare(client):
     latents, images, status = client.predict("a blue square at the top", 5.0, 4, 2, 0, api_name="/ldm_generate")
     assert status.startswith("done") and os.path.exists(latents) and os.path.exists(images)
@@ -127,7 +127,7 @@ def test_ldm_generate_and_compare(client):
     assert "faster in latent space" in text and os.path.exists(pix)
 
 
-@needs("imagen-base", "imagen-sr")
+@needs_tab("imagic")
 def test_imagic_edit_streams_its_stages(client):
     job = client.submit(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "a green square", 1.0, 0, True,
                         api_name="/imagic_edit")

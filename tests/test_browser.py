@@ -4,7 +4,7 @@ import shutil
 
 import pytest
 
-from conftest import needs
+from conftest import needs_tab
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -43,7 +43,7 @@ def test_ddpm_generate_shows_images(page, app_url, tmp_path):
     page.screenshot(path=str(tmp_path / "ddpm.png"), full_page=True)
 
 
-@needs("imagen-base", "imagen-sr")
+@needs_tab("imagen")
 def test_imagen_tab_streams_both_stages_in_the_browser(page, app_url, tmp_path):
     page.goto(app_url)
     page.get_by_role("tab", name="Imagen", exact=True).click()
