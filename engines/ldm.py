@@ -32,6 +32,9 @@ DIFFUSION = FAST
 # 32 base channels: measured 0.51 s a training step (batch 64, 1 thread) against 0.95 s with 48, and the sampling
 # bench (four images in < 3 s) needs the cheaper net too
 NET = UNetConfig(4, 4, 32, (1, 2, 2), 1, (1, 2), context_dim=text.DIM)
+# default guidance; 12 prompts x 8 images, 50 steps, colour / shape / position: at 3: 94.8 / 93.8 / 94.8%, at 5:
+# 94.8 / 94.8 / 92.7%, at 7.5: 95.8 / 95.8 / 94.8% (and 99.0% on all three with other seeds)
+SCALE = 7.5
 LDM_TRAIN = TrainConfig(steps=8000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
 
 
@@ -134,7 +137,7 @@ def decode(z: Tensor) -> Tensor:
 
 
 def generate(
-    prompt: str, scale: float = 5.0, steps: int = 50, n: int = 4, seed: int = 0, sampler: str = "ddim"
+    prompt: str, scale: float = SCALE, steps: int = 50, n: int = 4, seed: int = 0, sampler: str = "ddim"
 ) -> Iterator[Step]:
     """Yield every Step in latent space (x and x0 are (n, 4, 16, 16)); decode() the last x for the images."""
     from .imagen import check
@@ -154,7 +157,7 @@ def generate(
 def timed_generation(prompt: str, steps: int, n: int, seed: int = 0) -> tuple[Tensor, float]:
     """(images, seconds) of a full latent generation, decoding included."""
     t0 = time.perf_counter()
-    for s in generate(prompt, 5.0, steps, n, seed):
+    for s in generate(prompt, SCALE, steps, n, seed):
         pass
     with torch.inference_mode():
         x = decode(s.x)
@@ -178,7 +181,7 @@ def cli_args(p) -> None:
     """Arguments of `python -m engines ldm`."""
     from .imagen import prompt_args
 
-    prompt_args(p)
+    prompt_args(p, SCALE)
 
 
 def cli_main(a):

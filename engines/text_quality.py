@@ -85,14 +85,14 @@ def main() -> None:
     p.add_argument("model", choices=["imagen", "ldm"])
     p.add_argument("--prompts", type=int, default=12)
     p.add_argument("--n", type=int, default=8)
-    p.add_argument("--scale", type=float, default=None, help="guidance (default: the model's, Imagen 7.5, LDM 5)")
+    p.add_argument("--scale", type=float, default=None, help="guidance (default: the model's own, 7.5 for both)")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--paraphrase", action="store_true", help="prompts off the training templates")
     a = p.parse_args()
     if a.scale is None:
-        from . import imagen
+        from . import imagen, ldm
 
-        a.scale = imagen.SCALE if a.model == "imagen" else 5.0
+        a.scale = imagen.SCALE if a.model == "imagen" else ldm.SCALE
     r = prompt_accuracy(_generator(a.model, a.scale, a.steps), a.prompts, a.n, paraphrase=a.paraphrase)
     print(
         f"{a.model}{' (paraphrased prompts)' if a.paraphrase else ''}: {a.prompts} prompts x {a.n} images, "

@@ -37,6 +37,7 @@ SHIPPED: tuple[str, ...] = (
     "guided-shapes",
     "sr3-photos",
     "ldm-autoencoder",
+    "ldm-text",
     "toy-moons",
     "toy-swissroll",
 )

@@ -79,9 +79,9 @@ def test_autoencoder_reconstructs_held_out_shapes_at_30_db():
 @needs("ldm-autoencoder", "ldm-text")
 def test_latent_diffusion_draws_the_prompt():
     """A small version of the issue's check (the README's numbers use 12 prompts x 8 images at 50 steps)."""
-    from engines import text_quality
+    from engines import ldm, text_quality
 
-    r = text_quality.prompt_accuracy(text_quality._generator("ldm", 5.0, 25), k=6, n=4)
+    r = text_quality.prompt_accuracy(text_quality._generator("ldm", ldm.SCALE, 25), k=6, n=4)
     assert r["colour"] >= 0.9 and r["shape"] >= 0.8 and r["position"] >= 0.75, r
 
 

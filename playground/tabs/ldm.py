@@ -62,7 +62,7 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
-            c = prompt_controls("a large yellow square on a blue background", ldm.MAX_BATCH)
+            c = prompt_controls("a large yellow square on a blue background", ldm.MAX_BATCH, scale=ldm.SCALE)
         with gr.Column(scale=2):
             with gr.Row():
                 latents = gr.Image(label="latent channels z_t (a row per image, a column per channel)", type="pil",
