@@ -43,7 +43,7 @@ SR_CROP = 32
 BASE_TRAIN = TrainConfig(steps=4000, batch_size=64, lr=2e-3, warmup=200, ema_decay=0.999, save_every=250)
 SR_TRAIN = TrainConfig(steps=2500, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
 AUG_SCALE = 1000.0  # the augmentation level t_aug in [0, 1] is embedded as 1000 t_aug
-# Training levels t_aug ~ U[0, AUG_MAX] (sampling uses 0.2). Imagen draws them from all of [0, 1]; measured here with
+# Training levels t_aug ~ U[0, AUG_MAX] (sampling uses AUG_LEVEL). Imagen draws them from all of [0, 1]; measured here with
 # [0, 1] after 1250 steps: even told t_aug = 0 the model treated its condition as noisy and drew blobs (22 dB against
 # the bilinear upsampling's 31 dB; 44% of cascade images kept the named shape against 92% of the base's)
 AUG_MAX = 0.5
