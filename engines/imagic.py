@@ -28,8 +28,9 @@ from .data.captions import null_text, prompt_cond
 from .images import batch_grid, fit_square, from_pil, load_upload, to_pil
 
 STEPS_A, LR_A = 100, 1e-3  # the paper (Imagen): 100 steps at 1e-3
-STEPS_B, LR_B = 100, 2e-5  # the paper: 1500 steps at 5e-7 for a 2B model; a tiny net needs a larger rate (300 steps
-# made the copy ignore the text: every eta redrew the input)
+STEPS_B, LR_B = 250, 2e-5  # the paper: 1500 steps at 5e-7 for a 2B model; a tiny net needs a larger rate. With the
+# final 4000-step base, 100 steps let eta recolour the background too (green on blue / gray, all green at eta >= 1) and
+# 250 kept it: green square on the same purple at eta 0.8-1.2 (judged); 300 on a 2000-step base ignored the text
 STEPS_C = 50  # stage C's DDIM steps, and the inversion's
 BATCH = 4  # timesteps per optimisation step (variance reduction; 8 cost 1.6x the time)
 ETAS = (0.0, 0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2)

@@ -31,7 +31,7 @@ TABS: tuple[TabSpec, ...] = (
     # the Latent Diffusion tab times itself against pixel-space generation: the Imagen cascade
     TabSpec("ldm", "Latent Diffusion", "ldm", ("ldm-autoencoder", "ldm-text", "imagen-base", "imagen-sr")),
     TabSpec("imagic", "Imagic", "imagic", ("imagen-base", "imagen-sr"),
-            pending="with the trained Imagen base, the edit recolours the background too (README, Imagic)"),
+            pending="runs on the Imagen models, which miss Imagen's colour bar (README, text to image)"),
 )
 
 
