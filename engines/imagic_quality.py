@@ -11,20 +11,14 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from torch import Tensor
 
-from .data.judge import Judged, judge
+from .data.judge import read_batch
 from .data.shapes import COLOURS, SHAPES
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "imagic_yellow_square.png"
 MAX_SHIFT, AREA_RANGE = 0.1, (2 / 3, 3 / 2)  # "about the same place and size": centre within a tenth of the width
-
-
-def _read(x: Tensor) -> tuple[str, Judged | None]:
-    """(background colour, largest object) of one (3, H, W) image in [-1, 1]."""
-    rgb = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).permute(1, 2, 0).cpu().numpy()
-    bg, objects = judge(rgb)
-    return bg, (objects[0] if objects else None)
 
 
 def named(target: str) -> dict[str, str | None]:
@@ -39,8 +33,7 @@ def named(target: str) -> dict[str, str | None]:
 def compare(x_in: Tensor, x_edit: Tensor, target: str) -> dict:
     """The judge's reading of input and edit, and whether the edit meets the bar (the named attributes changed to
     the target's, the background kept, the object within MAX_SHIFT of its place and AREA_RANGE of its size)."""
-    bg_in, o_in = _read(x_in)
-    bg_out, o_out = _read(x_edit)
+    (bg_in, o_in), (bg_out, o_out) = read_batch(torch.stack([x_in, x_edit]))
     want = named(target)
     r = {"background_in": bg_in, "background_out": bg_out, "input": o_in, "edit": o_out, "named": want}
     if o_in is None or o_out is None:

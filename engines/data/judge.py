@@ -114,7 +114,12 @@ def judge(img: np.ndarray, min_area: float = 0.01) -> tuple[str, list[Judged]]:
     return nearest_colour(bg), objects
 
 
+def read_batch(x) -> list[tuple[str, Judged | None]]:
+    """(background colour, largest object or None) of each image of a batch (B, 3, H, W) in [-1, 1]."""
+    rgb = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
+    return [(bg, objs[0] if objs else None) for bg, objs in map(judge, rgb)]
+
+
 def main_objects(x) -> list[Judged | None]:
     """The judge's reading of each image of a batch (B, 3, H, W) in [-1, 1]: its largest object, or None."""
-    rgb = ((x.detach().float().clamp(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
-    return [objs[0] if objs else None for _, objs in map(judge, rgb)]
+    return [obj for _, obj in read_batch(x)]

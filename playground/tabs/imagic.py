@@ -50,8 +50,8 @@ def build() -> None:
         "$\\theta$ with $e_{opt}$; (C) generate with $\\bar e = \\eta\\, e_{tgt} + (1-\\eta)\\, e_{opt}$.",
         "Non-rigid edits of real photos ('a sitting dog'); preferred by raters over SDEdit, DDIB and Text2LIVE on "
         "TEdBench (100 image-text pairs); sweet spot eta ~0.6-0.8.",
-        "On the Imagen tab's 32x32 base (pixel space, as in the paper), A: 100 steps at 1e-3, B: 100 steps at 2e-5 "
-        "on a copy, then the shipped SR stage with the target text. One addition, switchable: stage C starts from the "
+        f"On the Imagen tab's 32x32 base (pixel space, as in the paper), A: {imagic.STEPS_A} steps at {imagic.LR_A:g}, "
+        f"B: {imagic.STEPS_B} steps at {imagic.LR_B:g} on a copy, then the shipped SR stage with the target text. One addition, switchable: stage C starts from the "
         "input's DDIM inversion rather than fresh noise, which keeps the background our short target texts leave "
         "unnamed.",
     )
