@@ -135,12 +135,12 @@ def issue4_rows() -> list[tuple[str, str, float | str]]:
     prompt = "a red circle to the left of a blue square"
     if {imagen.BASE, imagen.SR} <= set(SHIPPED):
         out.append(("Imagen: four 64x64 images, base 50 + SR 25 steps", "< 10 s",
-                    timed(lambda: drain(imagen.generate(prompt, imagen.SCALE, 50, 4, 0, 0.95, 25)))))
+                    timed(lambda: drain(imagen.generate(prompt, imagen.SCALE, 50, 4, 0, imagen.PERCENTILE, 25)))))
     if {ldm.AE, ldm.LDM} <= set(SHIPPED):
         t_latent = timed(lambda: ldm.timed_generation(prompt, 50, 4))
         out.append(("Latent Diffusion: four 64x64 images, 50 steps, decoding included", "< 3 s", t_latent))
         if {imagen.BASE, imagen.SR} <= set(SHIPPED):
-            t_pixel = timed(lambda: drain(imagen.generate(prompt, imagen.SCALE, 50, 4, 0, 0.95, 50)))
+            t_pixel = timed(lambda: drain(imagen.generate(prompt, imagen.SCALE, 50, 4, 0, imagen.PERCENTILE, 50)))
             out.append(("Pixel space at 64x64 (Imagen cascade, 50 + 50 steps): four images", "", t_pixel))
             out.append(("Latent vs pixel space at 64x64, same steps (the two rows above)", ">= 4x",
                         f"{t_pixel / t_latent:.1f}x"))

@@ -35,6 +35,8 @@ SHIPPED: tuple[str, ...] = (
     "ddpm-shapes",
     "classifier-shapes",
     "guided-shapes",
+    "imagen-base",
+    "imagen-sr",
     "sr3-photos",
     "ldm-autoencoder",
     "ldm-text",

@@ -30,8 +30,7 @@ TABS: tuple[TabSpec, ...] = (
     TabSpec("imagen", "Imagen", "imagen", ("imagen-base", "imagen-sr")),
     # the Latent Diffusion tab times itself against pixel-space generation: the Imagen cascade
     TabSpec("ldm", "Latent Diffusion", "ldm", ("ldm-autoencoder", "ldm-text", "imagen-base", "imagen-sr")),
-    TabSpec("imagic", "Imagic", "imagic", ("imagen-base", "imagen-sr"),
-            pending="runs on the Imagen models, which miss Imagen's colour bar (README, text to image)"),
+    TabSpec("imagic", "Imagic", "imagic", ("imagen-base", "imagen-sr")),
 )
 
 

@@ -17,7 +17,7 @@ PROMPTS = ["a red circle on the left", "a large blue square in the center on a y
 @user_errors
 def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: float, steps: float, sr_steps: float,
                     n: float, seed: float):
-    """Stream both stages; with thresholding on, also show the same seeds without it (what it prevents)."""
+    """Stream both stages; with thresholding on, also show the same seeds' base without it (what it prevents)."""
     p = float(percentile) if thresholding else None
     throttle = Throttle(0.25)
     base_img = sr_img = None
@@ -25,22 +25,25 @@ def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: f
         last = s.index == s.total - 1
         img = batch_grid(s.x0.clamp(-1, 1) if not last else s.x, 4 if stage == "base" else 2)
         if stage == "base":
-            base_img = img
+            base_img, x32 = img, s.x
         else:
             sr_img = img
         if throttle(force=last):
             yield base_img, sr_img, gr.skip(), f"{stage} stage: step {s.index + 1}/{s.total}"
-    x = s.x
     done = f"done: {int(n)} image(s) for '{prompt}' at guidance {float(scale):g}"
+    ref = f"training images {100 * imagen.data_saturation():.0f}%"
     if not thresholding:
-        yield base_img, sr_img, None, f"{done}; saturated pixels {100 * imagen.saturation(x):.0f}% (static clipping)"
+        yield (base_img, sr_img, None,
+               f"{done}; saturated pixels in the 32x32 base: {100 * imagen.saturation(x32):.0f}% with static "
+               f"clipping ({ref})")
         return
-    yield base_img, sr_img, gr.skip(), f"{done}; now the same seeds without thresholding..."
-    for _, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), None, int(sr_steps)):
+    yield base_img, sr_img, gr.skip(), f"{done}; now the same seeds with static clipping instead..."
+    for _, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), None, 0):
         pass
-    yield (base_img, sr_img, batch_grid(s.x, 2),
-           f"{done}; saturated pixels: {100 * imagen.saturation(x):.0f}% with dynamic thresholding (p = "
-           f"{float(percentile):g}), {100 * imagen.saturation(s.x):.0f}% with static clipping")
+    yield (base_img, sr_img, batch_grid(s.x, 4),
+           f"{done}; saturated pixels in the 32x32 base: {100 * imagen.saturation(x32):.0f}% with dynamic "
+           f"thresholding (p = {float(percentile):g}), {100 * imagen.saturation(s.x):.0f}% with static clipping "
+           f"({ref})")
 
 
 def build() -> None:
@@ -61,7 +64,7 @@ def build() -> None:
 
     def stage_controls() -> None:
         extra["thresholding"] = gr.Checkbox(True, label="Dynamic thresholding (off: static clipping)")
-        extra["percentile"] = gr.Slider(0.5, 1.0, value=0.95, step=0.005, label="Thresholding percentile p")
+        extra["percentile"] = gr.Slider(0.5, 1.0, value=imagen.PERCENTILE, step=0.005, label="Thresholding percentile p")
         extra["sr_steps"] = gr.Slider(1, 250, value=25, step=1, label="Super-resolution steps")
 
     with gr.Row():
@@ -71,7 +74,7 @@ def build() -> None:
             with gr.Row():
                 base = gr.Image(label="base 32x32 (live)", type="pil", format="png", elem_classes="pixelated")
                 sr = gr.Image(label="super-resolution 64x64 (live)", type="pil", format="png", elem_classes="pixelated")
-            compare = gr.Image(label="the same seeds without dynamic thresholding", type="pil", format="png",
+            compare = gr.Image(label="base 32x32, the same seeds with static clipping instead of dynamic thresholding", type="pil", format="png",
                                elem_classes="pixelated")
     gr.Examples([[p] for p in PROMPTS], [c.prompt],
                 label="Prompts: colour, shape, position, size, two objects")

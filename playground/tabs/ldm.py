@@ -40,7 +40,7 @@ def ldm_compare(prompt: str, scale: float, steps: float, n: float, seed: float):
     """The same prompt, steps and seed: latent diffusion vs pixel-space generation at 64x64 (the Imagen cascade)."""
     x_l, t_l = ldm.timed_generation(prompt, int(steps), int(n), int(seed))
     t0 = time.perf_counter()
-    for _, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), 0.95, int(steps)):
+    for _, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), imagen.PERCENTILE, int(steps)):
         pass
     t_p = time.perf_counter() - t0
     return (batch_grid(x_l, 2), batch_grid(s.x, 2),
