@@ -89,11 +89,13 @@ def test_latent_diffusion_draws_the_prompt():
 def test_imagen_draws_the_prompt_and_thresholding_prevents_saturation():
     from engines import imagen, text_quality
 
-    r = text_quality.prompt_accuracy(text_quality._generator("imagen", imagen.SCALE, 25), k=6, n=4)
+    r = text_quality.prompt_accuracy(text_quality._generator("imagen", imagen.SCALE, 50), k=6, n=4)
     assert r["colour"] >= 0.9 and r["shape"] >= 0.85 and r["position"] >= 0.8, r
 
     def saturation(threshold):
-        for _, s in imagen.generate("a red circle on the left", 20.0, 20, 4, 0, threshold, 0):
+        # the tab's high-guidance example; how much static clipping saturates depends on the prompt (README)
+        for _, s in imagen.generate("a large blue square in the center on a yellow background", 20.0, 50, 4, 0,
+                                    threshold, 0):
             pass
         return imagen.saturation(s.x)  # the 32x32 base, where guidance acts
 

@@ -57,8 +57,9 @@ def build() -> None:
         "Zero-shot MS-COCO FID 7.27 (better than models trained on COCO); preferred over DALL-E 2 on DrawBench.",
         "The frozen encoder is all-MiniLM-L6-v2 (22M parameters, shipped in a PyPI wheel) instead of T5-XXL; a 2M "
         "parameter 32x32 base and a 32->64 SR stage trained on shapes-world captions, both text-conditioned, the SR "
-        "one on 32x32 crops with noise-conditioning augmentation (levels 0-0.5 in training, 0.1 at sampling, its own "
-        "guidance 1).",
+        f"one on 32x32 crops with noise-conditioning augmentation (levels 0-{imagen.AUG_MAX:g} in training, "
+        f"{imagen.AUG_LEVEL:g} at sampling, its own guidance {imagen.SR_SCALE:g}). Dynamic thresholding at p = "
+        f"{imagen.PERCENTILE:g} (measured: at 0.95 more objects vanished into a background of their own colour).",
     )
     extra = {}
 
@@ -78,7 +79,7 @@ def build() -> None:
                                elem_classes="pixelated")
     gr.Examples([[p] for p in PROMPTS], [c.prompt],
                 label="Prompts: colour, shape, position, size, two objects")
-    gr.Examples([["a purple star at the bottom on a white background", 15.0]], [c.prompt, c.scale],
+    gr.Examples([["a large blue square in the center on a yellow background", 20.0]], [c.prompt, c.scale],
                 label="High guidance: compare the two rows")
     ev = c.run.click(imagen_generate, [c.prompt, c.scale, extra["thresholding"], extra["percentile"], c.steps,
                                        extra["sr_steps"], c.n, c.seed], [base, sr, compare, c.status],

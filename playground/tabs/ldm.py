@@ -31,8 +31,9 @@ def ldm_generate(prompt: str, scale: float, steps: float, n: float, seed: float)
         if throttle(force=last):
             with torch.inference_mode():
                 decoded = ldm.decode(s.x if last else s.x0)
-            yield latent_channels(s.x), batch_grid(decoded, 3), f"step {s.index + 1}/{s.total}"
-    yield gr.skip(), gr.skip(), f"done: {int(n)} image(s) for '{prompt}'"
+            frames = latent_channels(s.x), batch_grid(decoded, 3)
+            yield *frames, f"step {s.index + 1}/{s.total}"
+    yield *frames, f"done: {int(n)} image(s) for '{prompt}'"  # the images again: an API call keeps the last update
 
 
 @user_errors
