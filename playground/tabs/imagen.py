@@ -75,8 +75,8 @@ def build() -> None:
             with gr.Row():
                 base = gr.Image(label="base 32x32 (live)", type="pil", format="png", elem_classes="pixelated")
                 sr = gr.Image(label="super-resolution 64x64 (live)", type="pil", format="png", elem_classes="pixelated")
-            compare = gr.Image(label="base 32x32, the same seeds with static clipping instead of dynamic thresholding", type="pil", format="png",
-                               elem_classes="pixelated")
+            compare = gr.Image(label="base 32x32, the same seeds with static clipping instead of dynamic thresholding",
+                               type="pil", format="png", elem_classes="pixelated")
     gr.Examples([[p] for p in PROMPTS], [c.prompt],
                 label="Prompts: colour, shape, position, size, two objects")
     gr.Examples([["a large blue square in the center on a yellow background", 20.0]], [c.prompt, c.scale],
