@@ -26,7 +26,7 @@ def needs(*models: str):
 
 
 def needs_tab(tab_id: str):
-    """Skip a test of a tab the app does not show yet (its models not shipped, or its own bar pending)."""
+    """Skip a test of a tab the app does not show yet (its models not shipped)."""
     from playground.registry import TABS
 
     spec = next(t for t in TABS if t.id == tab_id)
