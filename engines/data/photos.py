@@ -27,6 +27,12 @@ TRAIN = (
     "moon",
 )
 HELD_OUT = ("coffee", "flower")  # never seen in training: the examples and the quality checks use these
+# Palette's colour photos: the grey textures above would teach colorization that grey is a right answer (6 of the 13
+# photos are grey; the chroma augmentation cannot colour them), so Palette trains on the colour ones, plus the left
+# view of the stereo motorcycle pair, which skimage ships.
+COLOUR_TRAIN = tuple(n for n in TRAIN if n not in ("brick", "grass", "gravel", "camera", "coins", "moon")) + (
+    "motorcycle_left",
+)
 
 
 @lru_cache(maxsize=32)
@@ -38,6 +44,8 @@ def load_photo(name: str) -> np.ndarray:
         return load_sample_image(f"{name}.jpg")
     import skimage.data
 
+    if name == "motorcycle_left":
+        return np.ascontiguousarray(skimage.data.stereo_motorcycle()[0])
     a = getattr(skimage.data, name)()
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=2)
