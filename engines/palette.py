@@ -37,7 +37,7 @@ SAMPLE_SCHEDULE = TRAIN_SCHEDULE
 # alike, so the net hedged between copying colour and inventing it (told the task: 21.3 dB, from 19.8 dB).
 # cond_stats (the condition's mean and std in the embedding, in case GroupNorm hid the global colour from the
 # noise-aware layers) made no measurable difference at 1,500 steps (21.5 dB; 35-80% of a mean-colour shift of the
-# condition reached the output either way); it is in the measured 6000-step run, so it stays until the next one.
+# condition reached the output either way); the shipped weights were trained with it, so it stays.
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), num_classes=len(TASKS), cond_channels=3, cond_stats=True)
 TRAIN = TrainConfig(steps=5000, batch_size=12, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
 # Palette regresses eps; here the net predicts v = gamma eps - sqrt(1 - gamma^2) y_0 (Salimans & Ho 2022), same L2

@@ -40,6 +40,7 @@ SHIPPED: tuple[str, ...] = (
     "sr3-photos",
     "ldm-autoencoder",
     "ldm-text",
+    "palette-photos",
     "toy-moons",
     "toy-swissroll",
 )

@@ -103,8 +103,8 @@ def build() -> None:
         "$v$ instead of $\\epsilon$ and is told the task (see the README for why, measured).",
         "Colorization on ImageNet: FID 15.78 and a human fool rate near 48% (50% = indistinguishable); one multi-task "
         "model matches the task-specific ones.",
-        "One 1.7M-parameter multi-task model at 64x64, trained on crops of the bundled photos (held-out photos in the "
-        "examples); training schedule linear 1e-6..1e-2, T = 2000, which sampling walks too (Palette's test schedule, "
+        "One 1.7M-parameter multi-task model at 64x64, trained on crops of the bundled colour photos (held-out photos in "
+        "the examples); training schedule linear 1e-6..1e-2, T = 2000, which sampling walks too (Palette's test schedule, "
         "1e-4..0.09, spends half of 50 steps below the trained noise levels).",
     )
     with gr.Row():
@@ -137,6 +137,16 @@ def build() -> None:
                 label="samples (live: their x0 estimates)", type="pil", format="png", elem_classes="pixelated"
             )
             status = gr.Markdown()
+    gr.Examples(
+        [
+            ["colorization", str(EXAMPLES / "flower.png"), "centre box", "right", 10],
+            ["inpainting", str(EXAMPLES / "coffee.png"), "free-form strokes", "right", 10],
+            ["uncropping", str(EXAMPLES / "flower.png"), "centre box", "left", 10],
+            ["jpeg", str(EXAMPLES / "coffee.png"), "centre box", "right", 5],
+        ],
+        [task, editor, preset, side, quality],
+        label="Photos it never trained on: pick one, then Restore",
+    )
     ev = run.click(
         palette_restore,
         [task, editor, preset, side, quality, as_is, steps, n, seed],
