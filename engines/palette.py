@@ -81,7 +81,8 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
         "parameterization": PARAMETERIZATION,
         "tasks": list(TASKS),
     }
-    return Trainer(UNet2D(NET), loss_fn, crop_batches(cfg.batch_size, SIZE, COLOUR_TRAIN), cfg, device, channels_last=True), meta
+    batches = crop_batches(cfg.batch_size, SIZE, COLOUR_TRAIN)
+    return Trainer(UNet2D(NET), loss_fn, batches, cfg, device, channels_last=True), meta
 
 
 def load(task: str) -> tuple[Denoiser, Schedule]:
