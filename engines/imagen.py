@@ -143,6 +143,11 @@ def check(prompt: str, scale: float, steps: int, n: int, threshold: float | None
     return prompt
 
 
+def sr_guidance(scale: float, sr_scale: float | None = SR_SCALE) -> float:
+    """The SR stage's guidance scale: sr_scale, or the base's scale when sr_scale is None."""
+    return float(scale if sr_scale is None else sr_scale)
+
+
 def generate(
     prompt: str,
     scale: float = SCALE,
@@ -169,7 +174,7 @@ def generate(
             yield "base", s
         if int(sr_steps) < 1:
             return
-        sr_scale = float(scale if sr_scale is None else sr_scale)
+        sr_scale = sr_guidance(scale, sr_scale)
         x32 = s.x
         for s in super_resolve(x32, tc, int(sr_steps), gen, threshold, float(aug_level), sr_scale, sampler):
             yield "sr", s

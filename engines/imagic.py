@@ -135,7 +135,7 @@ def generate(
     gen = torch.Generator().manual_seed(int(seed))
     x_T = edit.x_T if inverted else torch.randn(1, 3, 32, 32, generator=gen)
     x32 = final(sample_loop("ddim", den, x_T, sched, STEPS_C, interpolate(edit, float(eta)), generator=gen)).x
-    return final(imagen.super_resolve(x32, edit.e_tgt, sr_steps, gen, scale=scale if imagen.SR_SCALE is None else imagen.SR_SCALE)).x
+    return final(imagen.super_resolve(x32, edit.e_tgt, sr_steps, gen, scale=imagen.sr_guidance(scale))).x
 
 
 def strip(edit: Edit, etas: tuple[float, ...] = ETAS, **kw) -> tuple[list[Tensor], object]:
