@@ -60,8 +60,9 @@ def colorization_report(out: Tensor, clean: Tensor) -> dict:
 
 
 def jpeg_report(out: Tensor, clean: Tensor, cond: Tensor) -> dict:
-    """PSNR of the restoration and of the JPEG input against the original."""
-    return {"psnr_out": psnr(out, clean.expand_as(out)), "psnr_jpeg": psnr(cond, clean)}
+    """PSNR against the original of the samples (one by one), of their mean and of the JPEG input."""
+    one = float(np.mean([psnr(o[None], clean) for o in out]))
+    return {"psnr_out": one, "psnr_mean": psnr(palette.posterior_mean(out), clean), "psnr_jpeg": psnr(cond, clean)}
 
 
 def evaluate(n_images: int = 6, steps: int = 50, samples: int = 2, quality: int = 10, seed: int = 5) -> dict:

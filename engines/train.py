@@ -20,6 +20,7 @@ MODELS = {
     "classifier-shapes": "noise-aware classifier of the 36 shapes classes (Guidance tab)",
     "sr3-photos": "SR3 4x super-resolution on crops of the bundled photos (SR3 tab)",
     "palette-photos": "Palette multi-task (colorization, inpainting, uncropping, JPEG) on 64x64 photo crops",
+    "palette-jpeg": "Palette JPEG-restoration specialist, diffusing the residual over the JPEG input",
     "imagen-base": "Imagen base: text -> 32x32 shapes, cross-attention on frozen MiniLM tokens (Imagen tab)",
     "imagen-sr": "Imagen super-resolution 32 -> 64 with noise-conditioning augmentation (Imagen tab)",
     "ldm-autoencoder": "KL autoencoder 64x64x3 -> 16x16x4 on the shapes world (Latent Diffusion tab)",
@@ -71,6 +72,10 @@ def make(name: str, steps: int | None, device: str):
         from . import palette
 
         return palette.make_trainer(steps, device)
+    if name == "palette-jpeg":
+        from . import palette
+
+        return palette.make_jpeg_trainer(steps, device)
     if name == "sr3-photos":
         from . import sr3
 

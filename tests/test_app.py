@@ -97,9 +97,9 @@ def test_sr3_upscale_with_a_known_original(client):
 def test_palette_restore_each_task(client):
     editor = {"background": handle_file(str(ROOT / "examples" / "coffee.png")), "layers": [], "composite": None}
     for task in ("inpainting", "uncropping", "colorization", "jpeg"):
-        cond, samples, original, status = client.predict(task, editor, "centre box", "left", 10, False, 3, 2, 0,
-                                                         api_name="/palette_restore")
-        assert os.path.exists(samples) and os.path.exists(cond) and status.startswith("done"), task
+        cond, samples, mean, original, status = client.predict(task, editor, "centre box", "left", 10, False, 3, 2,
+                                                               0, api_name="/palette_restore")
+        assert all(os.path.exists(p) for p in (cond, samples, mean, original)) and status.startswith("done"), task
 
 
 @needs("palette-photos")

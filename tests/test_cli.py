@@ -106,3 +106,20 @@ def test_ldm_cli_and_an_empty_prompt(tmp_path):
     assert Image.open(tmp_path / "000.png").size == (64, 64)
     p = run("engines", "ldm", "--prompt", "a red circle", "--scale", "99", "--out", str(tmp_path), ok=False)
     assert "guidance scale must be between" in p.stderr
+
+
+@needs("guided-shapes", "sr3-photos", "palette-photos")
+def test_guidance_sr3_and_palette_cli(tmp_path):
+    run("engines", "guidance", "--method", "cfg", "--scale", "3", "--label", "red circle", "--steps", "3", "--n", "2",
+        "--out", str(tmp_path / "g"))
+    assert {"000.png", "001.png"} <= {p.name for p in (tmp_path / "g").iterdir()}
+    run("engines", "sr3", "--input", str(ROOT / "examples" / "sr3_coffee_lr.png"), "--steps", "3", "--out",
+        str(tmp_path / "s"))
+    assert Image.open(tmp_path / "s" / "000.png").size == (64, 64) and (tmp_path / "s" / "bicubic.png").exists()
+    run("engines", "palette", "--task", "jpeg", "--input", str(ROOT / "examples" / "coffee.png"), "--quality", "10",
+        "--steps", "3", "--n", "2", "--out", str(tmp_path / "p"))
+    assert {"000.png", "001.png", "input.png", "mean.png"} <= {p.name for p in (tmp_path / "p").iterdir()}
+    assert Image.open(tmp_path / "p" / "000.png").size == (64, 64)
+    p = run("engines", "palette", "--task", "inpainting", "--input", str(ROOT / "examples" / "coffee.png"), "--mask",
+            str(ROOT / "README.md"), "--out", str(tmp_path / "x"), ok=False)
+    assert "Traceback" not in p.stderr and p.stderr.strip()

@@ -92,3 +92,41 @@ def test_palette_colorization_keeps_luminance():
     out = final(palette.restore(job, 25, 1, 0)).x
     lum_in, lum_out = job.cond[0, 0].flatten().numpy(), grayscale(out)[0, 0].flatten().numpy()
     assert np.corrcoef(lum_in, lum_out)[0, 1] > 0.9
+
+
+def test_jpeg_training_pairs_are_the_targets_compressed():
+    from engines.data import degrade
+
+    x = torch.rand(4, 3, 64, 64, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    targets, cond = degrade.random_jpeg_pairs(x, torch.Generator().manual_seed(3))
+    assert targets.shape == cond.shape == x.shape
+    for t, c in zip(targets, cond):  # each condition is its own target at one quality of 5..30
+        assert any(torch.equal(degrade.jpeg(t[None], q)[0], c) for q in range(5, 31))
+
+
+def test_the_jpeg_specialist_diffuses_the_residual_over_its_input(monkeypatch, tmp_path):
+    """An untrained residual model (tiny training run saved to a temporary weights dir): every streamed x is the
+    JPEG input plus noise / s, not noise, and the result stays in range."""
+    from engines.core import checkpoint
+
+    trainer, meta = palette.make_jpeg_trainer(steps=1)
+    checkpoint.save(palette.JPEG_MODEL, trainer.model, meta, tmp_path)
+    monkeypatch.setattr(checkpoint, "WEIGHTS_DIR", tmp_path)
+    checkpoint.load.cache_clear()
+    try:
+        job = palette.prepare("jpeg", str(EX / "coffee.png"), quality=10)
+        steps = list(palette.restore(job, 4, 2, 0))
+    finally:
+        checkpoint.load.cache_clear()
+    first = (steps[0].x - job.cond).std()  # the noise at the top of the schedule, scaled by 1 / s
+    assert 0.5 / meta["residual_scale"] < first < 1.5 / meta["residual_scale"]
+    assert steps[-1].x.shape == (2, 3, 64, 64) and steps[-1].x.abs().max() <= 1
+
+
+@needs("palette-jpeg")
+def test_the_mean_of_jpeg_restorations_beats_the_jpeg_input():
+    from engines.sr3 import psnr
+
+    job = palette.prepare("jpeg", str(EX / "coffee.png"), quality=10)
+    out = final(palette.restore(job, 50, 4, 0)).x
+    assert psnr(palette.posterior_mean(out), job.clean) > psnr(job.cond, job.clean)

@@ -109,6 +109,24 @@ def recolour(x: Tensor, rng: np.random.Generator) -> Tensor:
     return y.clamp(-1, 1)
 
 
+def augment_colour(x: Tensor, rng: np.random.Generator) -> Tensor:
+    """A random RGB permutation (50%) and colour transform (80%) of (B, 3, H, W), for the tasks whose colours are in
+    the condition: the net must read colour from the condition, not learn the few photos' palette."""
+    if rng.random() < 0.5:
+        x = x[:, rng.permutation(3)]
+    if rng.random() < 0.8:
+        x = recolour(x, rng)
+    return x
+
+
+def random_jpeg_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor]:
+    """For a batch of clean crops: colour-augmented targets and their JPEG versions at random qualities 5..30."""
+    rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=gen)))
+    targets = [augment_colour(x0[i : i + 1], rng) for i in range(x0.shape[0])]
+    conds = [jpeg(t, int(rng.integers(5, 31))) for t in targets]
+    return torch.cat(targets), torch.cat(conds)
+
+
 def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """For a batch of clean crops: each example gets a random task (and mask / JPEG quality); returns the targets,
     the conditions, the masks and the task indices into TASKS (B,).
@@ -128,10 +146,7 @@ def random_training_pairs(x0: Tensor, gen: torch.Generator) -> tuple[Tensor, Ten
         tasks.append(k)
         xi = x0[i : i + 1]
         if task != "colorization":
-            if rng.random() < 0.5:
-                xi = xi[:, rng.permutation(3)]
-            if rng.random() < 0.8:
-                xi = recolour(xi, rng)
+            xi = augment_colour(xi, rng)
         if task == "inpainting":
             m = box_mask(H, rng) if rng.random() < 0.5 else brush_mask(H, rng)
             if rng.random() < 0.3:

@@ -54,7 +54,7 @@ def palette_restore(
     n: float,
     seed: float,
 ):
-    """Stream the n samples' x0 estimates; finish with the samples, the conditioning and the original."""
+    """Stream the n samples' x0 estimates; finish with the samples, their mean, the conditioning and the original."""
     image = (editor or {}).get("background") if isinstance(editor, dict) else editor
     mask = preset_mask(preset, editor, int(seed)) if task == "inpainting" else None
     job = palette.prepare(task, image, mask, side, int(quality), not as_is, int(seed))
@@ -65,10 +65,12 @@ def palette_restore(
     for s in palette.restore(job, int(steps), int(n), int(seed)):
         last = s.index == s.total - 1
         if throttle(force=s.index == 0) and not last:
-            yield cond_img, batch_grid(s.x0.clamp(-1, 1), 3), original, f"step {s.index + 1}/{s.total}"
+            yield cond_img, batch_grid(s.x0.clamp(-1, 1), 3), None, original, f"step {s.index + 1}/{s.total}"
+    mean = palette.posterior_mean(s.x) if len(s.x) > 1 else None
     yield (
         cond_img,
         batch_grid(s.x, 3),
+        None if mean is None else to_pil(mean[0]).resize((256, 256), Image.Resampling.NEAREST),
         original,
         f"done: {int(n)} sample(s) for {task}, {s.total} steps" + measured(job, s.x),
     )
@@ -80,7 +82,8 @@ def measured(job: palette.Job, x: torch.Tensor) -> str:
         return ""
     if job.task == "jpeg":
         r = palette_quality.jpeg_report(x, job.clean, job.cond)
-        return f" · PSNR {r['psnr_out']:.1f} dB (the JPEG input: {r['psnr_jpeg']:.1f} dB)"
+        mean = f", their mean {r['psnr_mean']:.1f} dB" if len(x) > 1 else ""
+        return f" · PSNR of a sample {r['psnr_out']:.1f} dB{mean} (the JPEG input: {r['psnr_jpeg']:.1f} dB)"
     if job.task == "colorization":
         r = palette_quality.colorization_report(x, job.clean)
         return f" · luminance correlation {r['luma_corr']:.3f}, colourfulness {r['colour_ratio']:.2f} of the original's"
@@ -133,9 +136,16 @@ def build() -> None:
             with gr.Row():
                 cond = gr.Image(label="what the model is given", type="pil", format="png", elem_classes="pixelated")
                 original = gr.Image(label="original", type="pil", format="png", elem_classes="pixelated")
-            samples = gr.Image(
-                label="samples (live: their x0 estimates)", type="pil", format="png", elem_classes="pixelated"
-            )
+            with gr.Row():
+                samples = gr.Image(
+                    label="samples (live: their x0 estimates)", type="pil", format="png", elem_classes="pixelated"
+                )
+                mean = gr.Image(
+                    label="mean of the samples: least squared error, less detail",
+                    type="pil",
+                    format="png",
+                    elem_classes="pixelated",
+                )
             status = gr.Markdown()
     gr.Examples(
         [
@@ -150,7 +160,7 @@ def build() -> None:
     ev = run.click(
         palette_restore,
         [task, editor, preset, side, quality, as_is, steps, n, seed],
-        [cond, samples, original, status],
+        [cond, samples, mean, original, status],
         api_name="palette_restore",
         concurrency_id=HEAVY,
         concurrency_limit=1,
