@@ -1,6 +1,7 @@
 """Palette (Saharia et al. 2022, Image-to-Image Diffusion Models): one multi-task model for colorization,
 inpainting, uncropping and JPEG restoration, conditioned by concatenation, trained with an L2 loss; the network is
-told which task it is doing (a task embedding added to the noise-level embedding)."""
+told which task it is doing (a task embedding added to the noise-level embedding). JPEG restoration also has a
+specialist, as the paper compares, used by default when its weights are present."""
 
 from __future__ import annotations
 
@@ -131,11 +132,17 @@ def make_jpeg_trainer(
     return Trainer(UNet2D(JPEG_NET), loss_fn, batches, cfg, device, channels_last=True), meta
 
 
-def load(task: str) -> tuple[Denoiser, Schedule, float | None]:
+def has_jpeg_model() -> bool:
+    """Whether the JPEG specialist's weights are here (otherwise the multi-task model restores JPEGs)."""
+    return checkpoint.available(JPEG_MODEL)
+
+
+def load(task: str, multitask: bool = False) -> tuple[Denoiser, Schedule, float | None]:
     """The model for one task as a Denoiser on SAMPLE_SCHEDULE (the net is told sqrt(alpha_bar_t) of it, and the
-    task), and the residual scale s when it diffuses s (y_0 - x) (the JPEG specialist, when its weights are here)."""
+    task), and the residual scale s when it diffuses s (y_0 - x): the JPEG specialist, when its weights are here and
+    the multi-task model is not asked for."""
     sched = _schedule(SAMPLE_SCHEDULE)
-    if task == "jpeg" and checkpoint.available(JPEG_MODEL):
+    if task == "jpeg" and not multitask and has_jpeg_model():
         s = float(checkpoint.read_meta(JPEG_MODEL)["residual_scale"])
         den = noise_level_denoiser(JPEG_MODEL, sched, GAMMA_SCALE)
         return replace(den, clip=(-2 * s, 2 * s)), sched, s  # |y_0 - x| <= 2
@@ -186,15 +193,18 @@ def prepare(
     return Job(task, x, cond, mask_t, None)
 
 
-def restore(job: Job, steps: int = 50, n: int = 1, seed: int = 0, sampler: str = "ddpm") -> Iterator[Step]:
-    """Yield every Step of n samples for one conditioning (n > 1 shows the diversity Palette stresses)."""
+def restore(
+    job: Job, steps: int = 50, n: int = 1, seed: int = 0, sampler: str = "ddpm", multitask: bool = False
+) -> Iterator[Step]:
+    """Yield every Step of n samples for one conditioning (n > 1 shows the diversity Palette stresses); multitask:
+    JPEG restoration by the multi-task model instead of the specialist."""
     if not 1 <= int(steps) <= 1000:
         raise ValueError(f"steps must be between 1 and 1000, got {steps}")
     if not 1 <= int(n) <= MAX_SAMPLES:
         raise ValueError(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}")
     if sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    denoiser, sched, scale = load(job.task)
+    denoiser, sched, scale = load(job.task, multitask)
     n = int(n)
     cond = job.cond.expand(n, -1, -1, -1).contiguous()
     if job.known is not None:
@@ -238,6 +248,7 @@ def cli_args(p) -> None:
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--n", type=int, default=1, help="samples; with more than one, their mean too (mean.png)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--multitask", action="store_true", help="jpeg: the multi-task model instead of the specialist")
 
 
 def centre_box(size: int = SIZE) -> Tensor:
@@ -250,7 +261,7 @@ def centre_box(size: int = SIZE) -> Tensor:
 def cli_main(a):
     mask = a.mask if a.mask or a.task != "inpainting" else to_pil(centre_box()[0] * 2 - 1)
     job = prepare(a.task, a.input, mask, a.side, a.quality, not a.as_is, a.seed)
-    x = final(restore(job, a.steps, a.n, a.seed)).x
+    x = final(restore(job, a.steps, a.n, a.seed, multitask=a.multitask)).x
     extra = {"input.png": to_pil(job.cond[0] if job.known is None else (job.known * (1 - job.mask) + job.mask)[0])}
     if len(x) > 1:
         extra["mean.png"] = to_pil(posterior_mean(x)[0])

@@ -6,6 +6,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from conftest import ROOT, needs, needs_tab
+from engines import palette
 from playground.registry import ready_tabs
 
 API_NAMES = {
@@ -96,17 +97,19 @@ def test_sr3_upscale_with_a_known_original(client):
 @needs("palette-photos")
 def test_palette_restore_each_task(client):
     editor = {"background": handle_file(str(ROOT / "examples" / "coffee.png")), "layers": [], "composite": None}
-    for task in ("inpainting", "uncropping", "colorization", "jpeg"):
+    for task, multitask in (("inpainting", False), ("uncropping", False), ("colorization", False), ("jpeg", False),
+                            ("jpeg", True)):
         cond, samples, mean, original, status = client.predict(task, editor, "centre box", "left", 10, False, 3, 2,
-                                                               0, api_name="/palette_restore")
+                                                               0, multitask, api_name="/palette_restore")
         assert all(os.path.exists(p) for p in (cond, samples, mean, original)) and status.startswith("done"), task
+        assert ("multi-task" in status) == (task != "jpeg" or multitask or not palette.has_jpeg_model()), status
 
 
 @needs("palette-photos")
 def test_palette_painted_mask_missing_is_a_message(client):
     editor = {"background": handle_file(str(ROOT / "examples" / "coffee.png")), "layers": [], "composite": None}
     with pytest.raises(Exception, match="needs a mask"):
-        client.predict("inpainting", editor, "painted (use the brush)", "left", 10, False, 3, 1, 0,
+        client.predict("inpainting", editor, "painted (use the brush)", "left", 10, False, 3, 1, 0, False,
                        api_name="/palette_restore")
 
 

@@ -53,6 +53,7 @@ def palette_restore(
     steps: float,
     n: float,
     seed: float,
+    multitask: bool = False,
 ):
     """Stream the n samples' x0 estimates; finish with the samples, their mean, the conditioning and the original."""
     image = (editor or {}).get("background") if isinstance(editor, dict) else editor
@@ -62,7 +63,8 @@ def palette_restore(
     cond_img = to_pil(shown_cond[0]).resize((256, 256), Image.Resampling.NEAREST)
     original = None if job.clean is None else to_pil(job.clean[0]).resize((256, 256), Image.Resampling.NEAREST)
     throttle = Throttle(0.25)
-    for s in palette.restore(job, int(steps), int(n), int(seed)):
+    model = "the multi-task model" if task != "jpeg" or multitask or not palette.has_jpeg_model() else "the JPEG model"
+    for s in palette.restore(job, int(steps), int(n), int(seed), multitask=bool(multitask)):
         last = s.index == s.total - 1
         if throttle(force=s.index == 0) and not last:
             yield cond_img, batch_grid(s.x0.clamp(-1, 1), 3), None, original, f"step {s.index + 1}/{s.total}"
@@ -72,7 +74,7 @@ def palette_restore(
         batch_grid(s.x, 3),
         None if mean is None else to_pil(mean[0]).resize((256, 256), Image.Resampling.NEAREST),
         original,
-        f"done: {int(n)} sample(s) for {task}, {s.total} steps" + measured(job, s.x),
+        f"done: {int(n)} sample(s) for {task} by {model}, {s.total} steps" + measured(job, s.x),
     )
 
 
@@ -126,6 +128,9 @@ def build() -> None:
             preset = gr.Radio(list(PRESETS), value="centre box", label="Inpainting mask")
             side = gr.Radio(list(SIDES), value="right", label="Uncropping: side to extend")
             quality = gr.Slider(5, 30, value=10, step=1, label="JPEG quality to restore from")
+            multitask = gr.Checkbox(
+                False, label="JPEG: restore with the multi-task model instead of the JPEG specialist (compare them)"
+            )
             as_is = gr.Checkbox(False, label="The input is already degraded (grey / JPEG-damaged): don't degrade it")
             with gr.Row():
                 steps = gr.Slider(1, 1000, value=50, step=1, label="Steps")
@@ -161,7 +166,7 @@ def build() -> None:
     )
     ev = run.click(
         palette_restore,
-        [task, editor, preset, side, quality, as_is, steps, n, seed],
+        [task, editor, preset, side, quality, as_is, steps, n, seed, multitask],
         [cond, samples, mean, original, status],
         api_name="palette_restore",
         concurrency_id=HEAVY,
