@@ -42,6 +42,7 @@ SHIPPED: tuple[str, ...] = (
     "ldm-autoencoder",
     "ldm-text",
     "palette-photos",
+    "palette-jpeg",
     "toy-moons",
     "toy-swissroll",
 )
