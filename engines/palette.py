@@ -67,70 +67,58 @@ def _schedule(s: dict) -> Schedule:
     return make_schedule(s["name"], s["T"], beta_start=s["beta_start"], beta_end=s["beta_end"])
 
 
-def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
-    """Each training example gets a random task; the loss scores only the pixels to generate (Palette's masked L2)."""
-    cfg = TRAIN if steps is None else TrainConfig(**{**asdict(TRAIN), "steps": steps})
-    sched = _schedule(TRAIN_SCHEDULE)
+def _loss(model, target: Tensor, cond: Tensor, gen: torch.Generator, device: str, **kw) -> Tensor:
+    """Palette's L2 noise-level loss on the training schedule, the condition concatenated; kw: the mask (its masked
+    L2) and y (the task), for the multi-task model."""
+    y, mask = kw.get("y"), kw.get("mask")
+    return noise_level_loss(
+        lambda x, g, image: model(x, GAMMA_SCALE * g, image=image, **({} if y is None else {"y": y.to(device)})),
+        target.to(device),
+        _schedule(TRAIN_SCHEDULE),
+        "l2",
+        gen,
+        mask=None if mask is None else mask.to(device),
+        parameterization=PARAMETERIZATION,
+        image=cond.to(device),
+    )
 
-    def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
-        x0, cond, mask, task = random_training_pairs(x0, gen)
-        return noise_level_loss(
-            lambda x, g, image: model(x, GAMMA_SCALE * g, y=task.to(device), image=image),
-            x0.to(device),
-            sched,
-            "l2",
-            gen,
-            mask=mask.to(device),
-            parameterization=PARAMETERIZATION,
-            image=cond.to(device),
-        )
 
+def _trainer(net: UNetConfig, train: TrainConfig, steps: int | None, device: str, loss_fn, meta: dict):
+    """A Trainer of a Palette UNet on crops of the colour photos, and its checkpoint meta."""
+    cfg = train if steps is None else TrainConfig(**{**asdict(train), "steps": steps})
     torch.manual_seed(cfg.seed)
     meta = {
         "arch": "UNet2D",
-        "config": NET.to_dict(),
+        "config": net.to_dict(),
         "train_schedule": TRAIN_SCHEDULE,
-        "test_schedule": TEST_SCHEDULE,
         "gamma_scale": GAMMA_SCALE,
         "parameterization": PARAMETERIZATION,
-        "tasks": list(TASKS),
+        **meta,
     }
     batches = crop_batches(cfg.batch_size, SIZE, COLOUR_TRAIN)
-    return Trainer(UNet2D(NET), loss_fn, batches, cfg, device, channels_last=True), meta
+    return Trainer(UNet2D(net), loss_fn, batches, cfg, device, channels_last=True), meta
+
+
+def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
+    """Each training example gets a random task; the loss scores only the pixels to generate (Palette's masked L2)."""
+
+    def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
+        x0, cond, mask, task = random_training_pairs(x0, gen)
+        return _loss(model, x0, cond, gen, device, y=task, mask=mask)
+
+    return _trainer(NET, TRAIN, steps, device, loss_fn, {"test_schedule": TEST_SCHEDULE, "tasks": list(TASKS)})
 
 
 def make_jpeg_trainer(
     steps: int | None = None, device: str = "cpu", scale: float = RESIDUAL_SCALE
 ) -> tuple[Trainer, dict]:
     """The JPEG specialist: the same L2 noise-level loss and concatenated condition, on the scaled residual."""
-    cfg = JPEG_TRAIN if steps is None else TrainConfig(**{**asdict(JPEG_TRAIN), "steps": steps})
-    sched = _schedule(TRAIN_SCHEDULE)
 
     def loss_fn(model, x0: Tensor, gen: torch.Generator) -> Tensor:
         y0, cond = random_jpeg_pairs(x0, gen)
-        y0, cond = y0.to(device), cond.to(device)
-        return noise_level_loss(
-            lambda x, g, image: model(x, GAMMA_SCALE * g, image=image),
-            scale * (y0 - cond),  # r_0: what diffuses
-            sched,
-            "l2",
-            gen,
-            parameterization=PARAMETERIZATION,
-            image=cond,
-        )
+        return _loss(model, scale * (y0 - cond), cond, gen, device)  # r_0 = s (y_0 - x): what diffuses
 
-    torch.manual_seed(cfg.seed)
-    meta = {
-        "arch": "UNet2D",
-        "config": JPEG_NET.to_dict(),
-        "train_schedule": TRAIN_SCHEDULE,
-        "gamma_scale": GAMMA_SCALE,
-        "parameterization": PARAMETERIZATION,
-        "residual_scale": scale,
-        "tasks": ["jpeg"],
-    }
-    batches = crop_batches(cfg.batch_size, SIZE, COLOUR_TRAIN)
-    return Trainer(UNet2D(JPEG_NET), loss_fn, batches, cfg, device, channels_last=True), meta
+    return _trainer(JPEG_NET, JPEG_TRAIN, steps, device, loss_fn, {"residual_scale": scale, "tasks": ["jpeg"]})
 
 
 def has_jpeg_model() -> bool:
