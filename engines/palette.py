@@ -121,9 +121,10 @@ def make_jpeg_trainer(
     return _trainer(JPEG_NET, JPEG_TRAIN, steps, device, loss_fn, {"residual_scale": scale, "tasks": ["jpeg"]})
 
 
-def has_jpeg_model() -> bool:
-    """Whether the JPEG specialist's weights are here (otherwise the multi-task model restores JPEGs)."""
-    return checkpoint.available(JPEG_MODEL)
+def model_for(task: str, multitask: bool = False) -> str:
+    """The checkpoint that restores a task: the JPEG specialist for JPEGs when its weights are here and the
+    multi-task model is not asked for; the multi-task model otherwise."""
+    return JPEG_MODEL if task == "jpeg" and not multitask and checkpoint.available(JPEG_MODEL) else MODEL
 
 
 def load(task: str, multitask: bool = False) -> tuple[Denoiser, Schedule, float | None]:
@@ -131,7 +132,7 @@ def load(task: str, multitask: bool = False) -> tuple[Denoiser, Schedule, float 
     task), and the residual scale s when it diffuses s (y_0 - x): the JPEG specialist, when its weights are here and
     the multi-task model is not asked for."""
     sched = _schedule(SAMPLE_SCHEDULE)
-    if task == "jpeg" and not multitask and has_jpeg_model():
+    if model_for(task, multitask) == JPEG_MODEL:
         s = float(checkpoint.read_meta(JPEG_MODEL)["residual_scale"])
         den = noise_level_denoiser(JPEG_MODEL, sched, GAMMA_SCALE)
         return replace(den, clip=(-2 * s, 2 * s)), sched, s  # |y_0 - x| <= 2

@@ -63,7 +63,7 @@ def palette_restore(
     cond_img = to_pil(shown_cond[0]).resize((256, 256), Image.Resampling.NEAREST)
     original = None if job.clean is None else to_pil(job.clean[0]).resize((256, 256), Image.Resampling.NEAREST)
     throttle = Throttle(0.25)
-    model = "the multi-task model" if task != "jpeg" or multitask or not palette.has_jpeg_model() else "the JPEG model"
+    model = "the JPEG model" if palette.model_for(task, multitask) == palette.JPEG_MODEL else "the multi-task model"
     for s in palette.restore(job, int(steps), int(n), int(seed), multitask=bool(multitask)):
         last = s.index == s.total - 1
         if throttle(force=s.index == 0) and not last:
