@@ -6,6 +6,7 @@ specialist, as the paper compares, used by default when its weights are present.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from typing import Iterator
 
 import numpy as np
@@ -67,14 +68,26 @@ def _schedule(s: dict) -> Schedule:
     return make_schedule(s["name"], s["T"], beta_start=s["beta_start"], beta_end=s["beta_end"])
 
 
-def _loss(model, target: Tensor, cond: Tensor, gen: torch.Generator, device: str, **kw) -> Tensor:
-    """Palette's L2 noise-level loss on the training schedule, the condition concatenated; kw: the mask (its masked
-    L2) and y (the task), for the multi-task model."""
-    y, mask = kw.get("y"), kw.get("mask")
+@lru_cache(maxsize=1)
+def _train_schedule() -> Schedule:
+    return _schedule(TRAIN_SCHEDULE)
+
+
+def _loss(
+    model,
+    target: Tensor,
+    cond: Tensor,
+    gen: torch.Generator,
+    device: str,
+    y: Tensor | None = None,
+    mask: Tensor | None = None,
+) -> Tensor:
+    """Palette's L2 noise-level loss on the training schedule, the condition concatenated; for the multi-task model
+    y (the task) and the mask (its masked L2)."""
     return noise_level_loss(
         lambda x, g, image: model(x, GAMMA_SCALE * g, image=image, **({} if y is None else {"y": y.to(device)})),
         target.to(device),
-        _schedule(TRAIN_SCHEDULE),
+        _train_schedule(),
         "l2",
         gen,
         mask=None if mask is None else mask.to(device),
