@@ -39,6 +39,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+APP_LOG: list[Path] = []  # the running app's log, shown under a failing test that used it
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failing test that talked to the app gets the end of the app's log (its tracebacks) in its report."""
+    rep = (yield).get_result()
+    if rep.failed and APP_LOG and {"app_url", "client"} & set(item.fixturenames):
+        rep.sections.append(("app log (last 6000 characters)", APP_LOG[0].read_text(errors="replace")[-6000:]))
+
+
 @pytest.fixture(scope="session")
 def app_url(tmp_path_factory):
     port = free_port()
@@ -48,7 +59,9 @@ def app_url(tmp_path_factory):
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
     }
-    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
+    log_path = tmp_path_factory.mktemp("log") / "app.log"
+    APP_LOG[:] = [log_path]
+    log = open(log_path, "w+")
     proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     t0 = time.time()

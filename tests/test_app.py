@@ -59,8 +59,8 @@ def test_annotated_toy_and_schedules(client):
 
 def test_annotated_train_streams_loss_and_samples(client):
     job = client.submit(5, "huber", "linear", 0, api_name="/annotated_train")
-    assert len(list(job)) >= 2  # streamed
-    chart, samples, status = job.result()
+    chart, samples, status = job.result()  # raises with the app's message if the job failed
+    assert len(job.outputs()) >= 2  # streamed
     assert "done" in status and os.path.exists(samples) and chart["type"] == "plotly"
 
 

@@ -8,7 +8,7 @@ thresholding, known-pixel replacement) are Denoisers too, so every sampler gets 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 import numpy as np
 import torch
@@ -16,6 +16,8 @@ from torch import Tensor
 
 from .diffusion import bcast, q_posterior, split_prediction
 from .schedules import Schedule
+
+T = TypeVar("T")
 
 SAMPLERS = ("ddpm", "ddim", "dpm++")
 
@@ -229,3 +231,19 @@ def final(steps: Iterator[Step]) -> Step:
     if last is None:
         raise ValueError("the sampler yielded no steps")
     return last
+
+
+def inference_steps(steps: Iterator[T], enabled: bool = True) -> Iterator[T]:
+    """Run each step of a generator under torch.inference_mode(enabled), leaving it before every yield.
+
+    Grad mode is thread-local, and Gradio resumes a streaming generator on whichever worker thread is free: a
+    `with torch.inference_mode():` held across a yield stays on in the thread that entered it, and the next job there
+    (live training, Imagic's fine-tuning) then fails with "does not require grad" (measured).
+    """
+    while True:
+        with torch.inference_mode(enabled):
+            try:
+                item = next(steps)
+            except StopIteration:
+                return
+        yield item

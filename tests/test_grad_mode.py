@@ -1,0 +1,68 @@
+"""Streaming engines leave no grad mode behind between their steps.
+
+Gradio resumes a streaming generator on whichever worker thread is free, and grad mode is thread-local: an engine
+that held `torch.inference_mode()` across a yield left the thread that ran its step in inference mode, and the next
+job on that thread (the Annotated tab's live training) failed.
+"""
+
+import threading
+
+import pytest
+import torch
+
+from conftest import ROOT
+from engines import ddpm, guidance, imagen, ldm, palette, sr3, toy2d
+from engines.core.samplers import inference_steps
+from engines.train import SHIPPED
+
+STREAMS = {
+    "toy2d": (lambda: toy2d.sample("moons", "ddim", 3, 50), ["toy-moons"]),
+    "ddpm": (lambda: ddpm.sample("digits", "ddim", 3, 2), ["ddpm-digits"]),
+    "cfg": (lambda: guidance.sample("red circle", "cfg", 3.0, 3, 2), ["guided-shapes"]),
+    "classifier": (lambda: guidance.sample("red circle", "classifier", 3.0, 3, 2), ["classifier-shapes"]),
+    "sr3": (lambda: sr3.upscale(str(ROOT / "examples" / "coffee.png"), 3), ["sr3-photos"]),
+    "palette": (
+        lambda: palette.restore(palette.prepare("jpeg", str(ROOT / "examples" / "coffee.png"), quality=10), 3),
+        ["palette-jpeg"],
+    ),
+    "imagen": (lambda: imagen.generate("red circle", steps=3, n=1, sr_steps=2), ["imagen-base", "imagen-sr"]),
+    "ldm": (lambda: ldm.generate("red circle", steps=3, n=1), ["ldm-autoencoder", "ldm-text"]),
+}
+
+
+def modes() -> tuple[bool, bool]:
+    return torch.is_inference_mode_enabled(), torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("name", list(STREAMS))
+def test_between_steps_the_caller_keeps_its_grad_mode(name):
+    make, models = STREAMS[name]
+    if any(m not in SHIPPED for m in models):
+        pytest.skip(f"not shipped yet: {', '.join(models)}")
+    stream, seen = make(), []
+    for _ in stream:
+        seen.append(modes())
+    assert len(seen) >= 3 and set(seen) == {(False, True)}
+
+
+def test_a_step_run_on_another_thread_leaves_that_thread_as_it_was():
+    def steps():
+        for i in range(3):
+            assert torch.is_inference_mode_enabled()  # each step runs in inference mode
+            yield torch.ones(1) * i
+
+    stream, after = inference_steps(steps()), []
+    for _ in range(3):  # each step on a fresh thread, as Gradio's worker pool may do
+        t = threading.Thread(target=lambda: (next(stream), after.append(modes())))
+        t.start()
+        t.join()
+    assert after == [(False, True)] * 3
+    assert list(stream) == [] and modes() == (False, True)
+
+
+def test_inference_steps_can_leave_grad_on_for_classifier_guidance():
+    def steps():
+        yield torch.is_inference_mode_enabled()
+
+    assert list(inference_steps(steps(), enabled=False)) == [False]
+    assert list(inference_steps(steps())) == [True]
