@@ -16,9 +16,17 @@ from typing import Callable
 import torch
 
 
-def timed(fn: Callable[[], object], repeats: int = 3) -> float:
-    """Median wall time of fn() over `repeats` runs, after one warm-up run."""
+def warm_up(fn: Callable[[], object]) -> None:
+    """Run fn once and wait for the ONNX exports it started (engines/core/runtime.py): time the steady state."""
+    from .core import runtime
+
     fn()
+    runtime.wait_all(300)
+
+
+def timed(fn: Callable[[], object], repeats: int = 3) -> float:
+    """Median wall time of fn() over `repeats` runs, after one warm-up run (and the exports it started)."""
+    warm_up(fn)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
@@ -30,7 +38,7 @@ def timed(fn: Callable[[], object], repeats: int = 3) -> float:
 def timed_pair(fa: Callable[[], object], fb: Callable[[], object], repeats: int = 3) -> tuple[float, float, float]:
     """Median wall times of fa() and fb(), run in turn (a, b, a, b, ...) after a warm-up of each, and the median of
     the ratios b / a of each turn: a ratio that a change of the machine's load between two rows cannot skew."""
-    fa(), fb()
+    warm_up(fa), warm_up(fb)
     ta, tb = [], []
     for _ in range(repeats):
         for fn, ts in ((fa, ta), (fb, tb)):
@@ -197,6 +205,15 @@ def weights_table() -> str:
     return "\n".join(lines)
 
 
+def inference_path() -> str:
+    """How the networks' forward passes run on this CPU (engines/core/precision.py)."""
+    from .core.precision import bf16_available, onnx_enabled
+
+    if bf16_available():
+        return "in bf16 (PyTorch autocast, native on this CPU)"
+    return "in float32 by ONNX Runtime" if onnx_enabled() else "in float32 by PyTorch"
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(prog="python -m engines.bench", description=__doc__)
     p.add_argument(
@@ -214,7 +231,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(a.threads)
     print(
         f"torch {torch.__version__}, {a.threads} threads, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs visible\n"
+        f"{os.cpu_count()} CPUs visible, networks run {inference_path()}\n"
     )
     print("| benchmark | target | measured |\n|---|---|---|")
     for what, target, sec in rows(not a.no_app):

@@ -109,8 +109,8 @@ def run_stages(
 
 
 def _denoiser(model: torch.nn.Module) -> Denoiser:
-    """The fine-tuned copy as a Denoiser (bf16 autocast where fast), for the inversion and stage C alike."""
-    net = fast(model)
+    """The fine-tuned copy as a Denoiser (bf16 autocast where native), for the inversion and stage C alike."""
+    net = fast(model, onnx=False)  # a fresh copy per edit: exporting it would cost more than it saves
     return Denoiser(lambda x, t, c: net(x, t, **c), imagen.DIFFUSION.parameterization)
 
 

@@ -42,7 +42,8 @@ def test_same_seed_same_images_other_seed_other_images():
     a = _samples("digits", "ddim", 10, 4, seed=5)
     b = _samples("digits", "ddim", 10, 4, seed=5)
     c = _samples("digits", "ddim", 10, 4, seed=6)
-    assert torch.equal(a, b) and not torch.allclose(a, c)
+    # equal up to float32 rounding: the runtime may move from PyTorch to ONNX Runtime between two runs (core/runtime.py)
+    assert torch.allclose(a, b, atol=1e-4) and not torch.allclose(a, c, atol=1e-2)
 
 
 def test_sampling_streams_every_step():

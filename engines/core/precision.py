@@ -1,8 +1,10 @@
-"""Inference precision: bfloat16 autocast where the CPU computes it natively (AVX512-BF16 or AMX), float32 elsewhere.
+"""Inference precision and runtime: bfloat16 autocast where the CPU computes it natively (AVX512-BF16 or AMX); elsewhere
+float32, run by ONNX Runtime when it is installed (core/runtime.py), else by PyTorch.
 
 Measured on this project's machine (AMD EPYC with AVX512-BF16, 2 threads): the digits UNet at batch 64 runs a step in
 35 ms under bf16 autocast against 66 ms in float32, with outputs within 0.03 of float32. On a CPU without native
-bf16, autocast would be slower, so it is off there. PLAYGROUND_BF16=0 / 1 forces it off / on.
+bf16, autocast would be slower, so it is off there. PLAYGROUND_BF16=0 / 1 forces it off / on; PLAYGROUND_ONNX=0 keeps
+the float32 path on PyTorch.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 from functools import lru_cache
 
 import torch
+
+from . import runtime
 
 
 @lru_cache(maxsize=1)
@@ -32,8 +36,18 @@ def autocast(device: str = "cpu"):
     return contextlib.nullcontext()
 
 
-def fast(model: torch.nn.Module):
-    """model's forward wrapped for inference: runs under autocast() and returns float32."""
+def onnx_enabled() -> bool:
+    """float32 inference goes through ONNX Runtime: no native bf16, ONNX Runtime installed, not turned off."""
+    return (
+        os.getenv("PLAYGROUND_ONNX", "1") not in ("0", "false", "no") and not bf16_available() and runtime.available()
+    )
+
+
+def fast(model: torch.nn.Module, onnx: bool = True):
+    """model's forward wrapped for inference, returning float32: under autocast() where bf16 is native, else by ONNX
+    Runtime where enabled (onnx=False for a network still being changed, as Imagic's fine-tuned copy)."""
+    if onnx and onnx_enabled():
+        return runtime.onnx_forward(model)
 
     def forward(*args, **kwargs):
         with autocast():
