@@ -159,7 +159,7 @@ class OnnxForward:
         session = self._session_for(key, names, inputs)
         if session is None or self.checked.get(shape_key) is False:
             return self.torch_forward(x, t, **cond)
-        feed = {i.name: v.detach().contiguous().numpy() for i, v in zip(session.get_inputs(), inputs)}
+        feed = {n: v.detach().contiguous().numpy() for n, v in zip(("x", "t", *names), inputs)}
         try:
             out = torch.from_numpy(np.asarray(session.run(None, feed)[0])).float()  # (B, C, H, W) like the model's
         except Exception as e:  # a shape the graph cannot take: PyTorch for it from now on
