@@ -13,7 +13,7 @@ from torch import Tensor
 from .core import checkpoint
 from .core.nn import UNet2D, UNetConfig
 from .core.recipe import FAST, Recipe, load_denoiser
-from .core.samplers import SAMPLERS, Denoiser, Step, final, inference_steps, sample_loop
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .images import to_pil
@@ -117,7 +117,7 @@ def sample(
     x_T = torch.randn(int(n), spec.channels, spec.size, spec.size, generator=gen)
     if spec.size >= 32:
         x_T = x_T.contiguous(memory_format=torch.channels_last)
-    yield from inference_steps(sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=float(eta), generator=gen))
+    yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=float(eta), generator=gen)
 
 
 def images(x: Tensor) -> list[Image.Image]:

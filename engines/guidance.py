@@ -16,7 +16,7 @@ from .core.diffusion import q_sample
 from .core.guidance import classifier_free, classifier_guidance
 from .core.nn import ClassifierConfig, NoisyClassifier, UNet2D, UNetConfig
 from .core.recipe import FAST, load_denoiser
-from .core.samplers import SAMPLERS, Denoiser, Step, final, inference_steps, sample_loop
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .data import shapes
@@ -198,8 +198,7 @@ def sample(
     gen = torch.Generator().manual_seed(int(seed))
     x_T = torch.randn(int(n), 3, SIZE, SIZE, generator=gen).contiguous(memory_format=torch.channels_last)
     cond = torch.full((int(n),), y, dtype=torch.long)
-    loop = sample_loop(sampler, denoiser, x_T, schedule, int(steps), cond, generator=gen)
-    yield from inference_steps(loop, enabled=not method.startswith("classifier"))  # classifier guidance needs grad
+    yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), cond, generator=gen)
 
 
 def fidelity(x: Tensor, label: str, objects: list | None = None) -> dict:

@@ -18,7 +18,7 @@ from .core.diffusion import bcast
 from .core.guidance import classifier_free, thresholded
 from .core.nn import UNet2D, UNetConfig
 from .core.recipe import FAST, Recipe, load_denoiser
-from .core.samplers import Denoiser, Step, final, inference_steps, sample_loop
+from .core.samplers import Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .data.captions import captioned, cond_for, drop_text, embed_all, null_text, prompt_cond
@@ -169,15 +169,13 @@ def generate(
     gen = torch.Generator().manual_seed(int(seed))
     den, sched = guided(BASE, float(scale), threshold)
     x = torch.randn(n, 3, BASE_SIZE, BASE_SIZE, generator=gen)
-    for s in inference_steps(sample_loop(sampler, den, x, sched, int(steps), tc, generator=gen)):
+    for s in sample_loop(sampler, den, x, sched, int(steps), tc, generator=gen):
         yield "base", s
     if int(sr_steps) < 1:
         return
     sr_scale = sr_guidance(scale, sr_scale)
     x32 = s.x
-    for s in inference_steps(
-        super_resolve(x32, tc, int(sr_steps), gen, threshold, float(aug_level), sr_scale, sampler)
-    ):
+    for s in super_resolve(x32, tc, int(sr_steps), gen, threshold, float(aug_level), sr_scale, sampler):
         yield "sr", s
 
 

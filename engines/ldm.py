@@ -17,7 +17,7 @@ from .core.guidance import classifier_free
 from .core.nn import Autoencoder, AutoencoderConfig, UNet2D, UNetConfig
 from .core.nn.autoencoder import kl_to_standard_normal, reconstruction_loss
 from .core.recipe import FAST, load_denoiser
-from .core.samplers import Step, inference_steps, sample_loop
+from .core.samplers import Step, sample_loop
 from .core.train import TrainConfig, Trainer
 from .data.captions import CACHE_DIR, captioned, cond_for, drop_text, embed_all, null_text, prompt_cond
 
@@ -150,7 +150,7 @@ def generate(
     cond = {"context": c["context"].expand(n, -1, -1), "context_mask": c["context_mask"].expand(n, -1)}
     gen = torch.Generator().manual_seed(int(seed))
     x = torch.randn(n, NET.in_channels, SIZE // 4, SIZE // 4, generator=gen)
-    yield from inference_steps(sample_loop(sampler, den, x, schedule, int(steps), cond, generator=gen))
+    yield from sample_loop(sampler, den, x, schedule, int(steps), cond, generator=gen)
 
 
 def timed_generation(prompt: str, steps: int, n: int, seed: int = 0) -> tuple[Tensor, float]:

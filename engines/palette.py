@@ -17,7 +17,7 @@ from .core import checkpoint
 from .core.diffusion import noise_level_loss
 from .core.nn import UNet2D, UNetConfig
 from .core.recipe import noise_level_denoiser
-from .core.samplers import SAMPLERS, Denoiser, Step, final, inference_steps, sample_loop
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
 from .core.wrappers import known_pixels
@@ -214,8 +214,7 @@ def restore(
         denoiser = known_pixels(denoiser, job.known.expand(n, -1, -1, -1), job.mask.expand(n, -1, -1, -1), sched)
     gen = torch.Generator().manual_seed(int(seed))
     x_T = torch.randn(n, 3, SIZE, SIZE, generator=gen)
-    loop = sample_loop(sampler, denoiser, x_T, sched, int(steps), cond, generator=gen, variance=VARIANCE)
-    for s in inference_steps(loop):
+    for s in sample_loop(sampler, denoiser, x_T, sched, int(steps), cond, generator=gen, variance=VARIANCE):
         if scale is not None:  # r_t -> y = x + r / s: the JPEG input plus the residual, noisy until the end
             last = s.index == s.total - 1
             y = cond + s.x / scale

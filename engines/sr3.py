@@ -15,7 +15,7 @@ from torch import Tensor
 from .core.diffusion import noise_level_loss
 from .core.nn import UNet2D, UNetConfig
 from .core.recipe import noise_level_denoiser
-from .core.samplers import SAMPLERS, Denoiser, Step, final, inference_steps, sample_loop
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule, make_schedule
 from .core.train import TrainConfig, Trainer
 from .core.wrappers import tiled
@@ -119,8 +119,7 @@ def upscale(image, steps: int = 50, seed: int = 0, sampler: str = "ddpm") -> Ite
     x_T = torch.randn(p.bicubic.shape, generator=gen)
     # Posterior variance beta~_t, as the SR3 reference code samples: on a 50-step respaced chain, beta_t leaves
     # visible noise (measured on held-out photos: 21.1 dB vs 25.0 dB PSNR, 29.6 vs 32.1 dB consistency).
-    loop = sample_loop(sampler, denoiser, x_T, sched, int(steps), p.bicubic, generator=gen, variance=VARIANCE)
-    yield from inference_steps(loop)
+    yield from sample_loop(sampler, denoiser, x_T, sched, int(steps), p.bicubic, generator=gen, variance=VARIANCE)
 
 
 def psnr(a: Tensor, b: Tensor) -> float:

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from .core.nn import MLPConfig, MLPDenoiser
 from .core.recipe import Recipe, load_denoiser
-from .core.samplers import Denoiser, Step, inference_steps, sample_loop
+from .core.samplers import Denoiser, Step, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 
@@ -85,7 +85,7 @@ def sample(
     denoiser, schedule = load(name)
     gen = torch.Generator().manual_seed(int(seed))
     x_T = torch.randn(int(n), 2, generator=gen)
-    yield from inference_steps(sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=eta, generator=gen))
+    yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=eta, generator=gen)
 
 
 @torch.inference_mode()

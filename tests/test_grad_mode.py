@@ -12,7 +12,8 @@ import torch
 
 from conftest import ROOT
 from engines import ddpm, guidance, imagen, ldm, palette, sr3, toy2d
-from engines.core.samplers import inference_steps
+from engines.core.samplers import Denoiser, sample_loop
+from engines.core.schedules import make_schedule
 from engines.train import SHIPPED
 
 STREAMS = {
@@ -45,24 +46,17 @@ def test_between_steps_the_caller_keeps_its_grad_mode(name):
     assert len(seen) >= 3 and set(seen) == {(False, True)}
 
 
-def test_a_step_run_on_another_thread_leaves_that_thread_as_it_was():
-    def steps():
-        for i in range(3):
-            assert torch.is_inference_mode_enabled()  # each step runs in inference mode
-            yield torch.ones(1) * i
+def test_a_sampler_step_run_on_another_thread_leaves_that_thread_as_it_was():
+    def steps_seen_grad(x, t, c):
+        seen.append(torch.is_grad_enabled())
+        return torch.zeros_like(x)
 
-    stream, after = inference_steps(steps()), []
+    seen, after = [], []
+    denoiser = Denoiser(steps_seen_grad, "eps")
+    stream = sample_loop("ddim", denoiser, torch.randn(2, 1, 4, 4), make_schedule("linear", 100), 3)
     for _ in range(3):  # each step on a fresh thread, as Gradio's worker pool may do
         t = threading.Thread(target=lambda: (next(stream), after.append(modes())))
         t.start()
         t.join()
-    assert after == [(False, True)] * 3
-    assert list(stream) == [] and modes() == (False, True)
-
-
-def test_inference_steps_can_leave_grad_on_for_classifier_guidance():
-    def steps():
-        yield torch.is_inference_mode_enabled()
-
-    assert list(inference_steps(steps(), enabled=False)) == [False]
-    assert list(inference_steps(steps())) == [True]
+    assert seen == [False] * 3  # the network runs without grad
+    assert after == [(False, True)] * 3  # and the thread gets its grad mode back

@@ -8,7 +8,7 @@ thresholding, known-pixel replacement) are Denoisers too, so every sampler gets 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
@@ -16,8 +16,6 @@ from torch import Tensor
 
 from .diffusion import bcast, q_posterior, split_prediction
 from .schedules import Schedule
-
-T = TypeVar("T")
 
 SAMPLERS = ("ddpm", "ddim", "dpm++")
 
@@ -213,7 +211,11 @@ def sample_loop(
     generator: torch.Generator | None = None,
     variance: str = "fixedlarge",
 ) -> Iterator[Step]:
-    """Dispatch by name: 'ddpm' (ancestral, respaced, with `variance`), 'ddim' (with eta) or 'dpm++' (DPM-Solver++ 2M)."""
+    """Dispatch by name: 'ddpm' (ancestral, respaced, with `variance`), 'ddim' (with eta) or 'dpm++' (DPM-Solver++ 2M).
+
+    Each sampler is a @torch.no_grad() generator, which torch enters and leaves around every step: callers that stream
+    it must not wrap it in a grad-mode context of their own, which would stay on across each yield in the thread that
+    ran the step (Gradio resumes a generator on any worker thread; tests/test_grad_mode.py)."""
     if name == "ddpm":
         return ddpm(denoiser, x_T, schedule, steps, cond, variance=variance, generator=generator)
     if name == "ddim":
@@ -231,19 +233,3 @@ def final(steps: Iterator[Step]) -> Step:
     if last is None:
         raise ValueError("the sampler yielded no steps")
     return last
-
-
-def inference_steps(steps: Iterator[T], enabled: bool = True) -> Iterator[T]:
-    """Run each step of a generator under torch.inference_mode(enabled), leaving it before every yield.
-
-    Grad mode is thread-local, and Gradio resumes a streaming generator on whichever worker thread is free: a
-    `with torch.inference_mode():` held across a yield stays on in the thread that entered it, and the next job there
-    (live training, Imagic's fine-tuning) then fails with "does not require grad" (measured).
-    """
-    while True:
-        with torch.inference_mode(enabled):
-            try:
-                item = next(steps)
-            except StopIteration:
-                return
-        yield item
