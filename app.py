@@ -9,8 +9,8 @@ import importlib
 import os
 
 import gradio as gr
-import torch
 
+from playground import compute
 from playground.registry import ready_tabs
 
 TITLE = "The diffusion playground"
@@ -41,8 +41,9 @@ def build_demo() -> gr.Blocks:
 
 
 def main() -> None:
-    torch.set_num_threads(int(os.getenv("CPU_CORES", os.cpu_count() or 2)))
-    demo = build_demo()
+    # All PyTorch work on one thread, the tabs' initial figures included: the main thread gets no OpenMP team
+    compute.start(int(os.getenv("CPU_CORES", os.cpu_count() or 2)))
+    demo = compute.run(build_demo)
     demo.launch(
         server_name=os.getenv("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.getenv("GRADIO_SERVER_PORT", "7860")),

@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 
 from engines.core.checkpoint import MissingWeightsError
 
+from .compute import on_compute_thread
+
 HEAVY = "cpu"  # concurrency id shared by every sampling event: one at a time on a 2-core machine
 TRAINING = "train"  # live training gets a slot of its own, so it never blocks sampling
 
@@ -31,7 +33,9 @@ def paper_card(title: str, authors: str, link: str, equation: str, headline: str
 
 
 def user_errors(fn: Callable) -> Callable:
-    """Turn the engines' ValueError / missing-weights errors into gr.Error, so the UI shows the message, not a crash."""
+    """Turn the engines' ValueError / missing-weights errors into gr.Error, so the UI shows the message, not a crash;
+    the body runs on the app's compute thread (playground/compute.py)."""
+    fn = on_compute_thread(fn)
 
     def convert(e: Exception) -> gr.Error:
         return gr.Error(str(e), duration=None if isinstance(e, MissingWeightsError) else 10)
