@@ -83,6 +83,13 @@ def test_guidance_sample_streams_and_judges(client):
 
 
 @needs("guided-shapes")
+def test_guidance_sweep_reports_progress_from_the_compute_thread(client):
+    job = client.submit("red circle", "classifier-free", 3, 2, 0, api_name="/guidance_sweep")
+    gallery, chart = job.result()  # gr.Progress is driven from the compute thread (its context copied there)
+    assert len(gallery) >= 3 and chart["type"] == "plotly"
+
+
+@needs("guided-shapes")
 def test_guidance_rejects_an_unknown_class(client):
     with pytest.raises(Exception, match="Value: pink circle is not in the list of choices|unknown class"):
         client.predict("pink circle", "classifier-free", 3.0, 5, 1, 0, api_name="/guidance_sample")
