@@ -14,6 +14,7 @@ from playground import compute
 from playground.registry import ready_tabs
 
 TITLE = "The diffusion playground"
+TEXT_TABS = ("imagen", "ldm", "imagic")  # the tabs that read prompts through the frozen text encoder
 INTRO = (
     "# The diffusion playground\n"
     "Landmark diffusion papers, each a small faithful version trained on two CPU cores, running live. "
@@ -40,10 +41,19 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
+def preload() -> None:
+    """Load the frozen text encoder (5-10 s) while the page opens rather than inside the first prompt's wait."""
+    if any(spec.id in TEXT_TABS for spec in ready_tabs()):
+        from engines.core import text
+
+        text.encode([""])
+
+
 def main() -> None:
     # All PyTorch work on one thread, the tabs' initial figures included: the main thread gets no OpenMP team
     compute.start(int(os.getenv("CPU_CORES", os.cpu_count() or 2)))
     demo = compute.run(build_demo)
+    compute.submit(preload)  # queued first: an early event waits for it on the same thread
     demo.launch(
         server_name=os.getenv("GRADIO_SERVER_NAME", "127.0.0.1"),
         server_port=int(os.getenv("GRADIO_SERVER_PORT", "7860")),

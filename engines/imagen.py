@@ -188,13 +188,16 @@ def super_resolve(
     aug_level: float = AUG_LEVEL,
     scale: float = 1.0,
     sampler: str = "ddim",
+    shared_noise: bool = False,
 ) -> Iterator[Step]:
-    """The SR stage: the 32x32 images noised to aug_level (the model is told it), upsampled and concatenated."""
+    """The SR stage: the 32x32 images noised to aug_level (the model is told it), upsampled and concatenated.
+    shared_noise: every image gets the noise a batch of one would get (a batch of variants of one image)."""
     n = x32.shape[0]
-    lr = augment(x32, torch.full((n,), aug_level), torch.randn(x32.shape, generator=gen))
+    m = 1 if shared_noise else n
+    lr = augment(x32, torch.full((n,), aug_level), torch.randn(m, *x32.shape[1:], generator=gen).expand_as(x32))
     cond = {**text_cond, "image": upsample(lr), "aug": torch.full((n,), AUG_SCALE * aug_level)}
     den, sched = guided(SR, scale, threshold)
-    x = torch.randn(n, 3, SIZE, SIZE, generator=gen)
+    x = torch.randn(m, 3, SIZE, SIZE, generator=gen).expand(n, -1, -1, -1).contiguous()
     yield from sample_loop(sampler, den, x, sched, steps, cond, generator=gen)
 
 

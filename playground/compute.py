@@ -57,6 +57,15 @@ def run(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     return fut.result()
 
 
+def submit(fn: Callable[..., Any], *args: Any) -> Future:
+    """Queue fn(*args) on the compute thread without waiting (work to have done before the first event)."""
+    fut: Future = Future()
+    if _thread is None:
+        raise RuntimeError("start() the compute thread first")
+    _tasks.put((functools.partial(fn, *args), fut))
+    return fut
+
+
 def on_compute_thread(fn: Callable) -> Callable:
     """An event handler whose body runs on the compute thread; a generator's every step does, and each value is
     yielded back on Gradio's worker thread."""

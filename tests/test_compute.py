@@ -61,3 +61,16 @@ def test_bodies_and_every_step_run_on_the_compute_thread():
     error = on_a_worker(lambda: body(fail=True))["error"]
     assert isinstance(error, ValueError) and "a clear message" in str(error)
     assert compute.run(compute.run, body)[0] == "torch-compute"  # a nested call runs inline, no deadlock
+
+
+def test_submitted_work_runs_on_the_thread_before_later_events():
+    compute.start(torch.get_num_threads())
+    order = []
+    gate = threading.Event()
+    first = compute.submit(lambda: (gate.wait(10), order.append(("preload", threading.current_thread().name))))
+    later = threading.Thread(target=lambda: order.append(("event", compute.run(body)[0])))
+    later.start()  # queued behind the preload, which is still waiting
+    gate.set()
+    later.join(30)
+    first.result(10)
+    assert order == [("preload", "torch-compute"), ("event", "torch-compute")]

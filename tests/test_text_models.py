@@ -121,6 +121,10 @@ def test_imagic_stage_a_lowers_its_reconstruction_loss_and_b_leaves_the_shipped_
     assert loss(edit.e_opt) < loss(edit.e_tgt)
     assert all(torch.equal(v, before[k]) for k, v in base.state_dict().items())  # B fine-tuned a copy
     assert any(not torch.equal(v, before[k]) for k, v in edit.model.state_dict().items())
+    # stage C in one batch: each eta's edit is the one a single run at that eta gives (the strip matches the slider)
+    one = imagic.generate(edit, 1.0, sr_steps=3)
+    both, _ = imagic.strip(edit, (0.0, 1.0), sr_steps=3)
+    assert torch.allclose(both[1], one, atol=1e-4) and not torch.allclose(both[0], one, atol=1e-2)
 
 
 def test_imagic_judge_accepts_the_asked_edit_and_refuses_the_others():

@@ -1,4 +1,5 @@
 """Imagic tab: one image and a target text; stages A and B run once (streamed), then the eta slider edits freely."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -25,13 +26,28 @@ def imagic_edit(image, target: str, eta: float, seed: float, inverted: bool):
         if isinstance(item, imagic.Edit):
             edit = item
         else:
-            yield gr.skip(), gr.skip(), f"stage {item.stage}: step {item.step}/{item.total}, loss {item.loss:.4f}", gr.skip()
-    yield gr.skip(), gr.skip(), f"stages A + B done in {edit.seconds:.0f} s; stage C: the edit and the eta strip...", edit
+            yield (
+                gr.skip(),
+                gr.skip(),
+                (f"stage {item.stage}: step {item.step}/{item.total}, loss {item.loss:.4f} · {item.seconds:.0f} s"),
+                gr.skip(),
+            )
+    yield (
+        gr.skip(),
+        gr.skip(),
+        f"stages A + B done in {edit.seconds:.0f} s; stage C: the edit and the eta strip...",
+        edit,
+    )
     chosen = imagic.generate(edit, float(eta), seed=int(seed), inverted=inverted)
     yield to_pil(chosen[0]), gr.skip(), _reading(edit, chosen, eta, target), edit
     _, strip = imagic.strip(edit, seed=int(seed), inverted=inverted)
-    yield (to_pil(chosen[0]), strip, f"{_reading(edit, chosen, eta, target)} · stages A + B took {edit.seconds:.0f} s; "
-           "move eta to edit again without re-running them", edit)
+    yield (
+        to_pil(chosen[0]),
+        strip,
+        f"{_reading(edit, chosen, eta, target)} · stages A + B took {edit.seconds:.0f} s; "
+        "move eta to edit again without re-running them",
+        edit,
+    )
 
 
 @user_errors
@@ -44,7 +60,8 @@ def imagic_eta(edit, eta: float, seed: float, inverted: bool, target: str):
 
 def build() -> None:
     paper_card(
-        "Imagic: Text-Based Real Image Editing with Diffusion Models", "Kawar, Zada, Lang, Tov, Chang, Dekel, Mosseri, Irani · CVPR 2023",
+        "Imagic: Text-Based Real Image Editing with Diffusion Models",
+        "Kawar, Zada, Lang, Tov, Chang, Dekel, Mosseri, Irani · CVPR 2023",
         "https://arxiv.org/abs/2210.09276",
         "(A) $e_{opt} = \\arg\\min_e \\mathbb{E}\\|\\epsilon - f_\\theta(x_t, t, e)\\|^2$ from $e_{tgt}$; (B) fine-tune "
         "$\\theta$ with $e_{opt}$; (C) generate with $\\bar e = \\eta\\, e_{tgt} + (1-\\eta)\\, e_{opt}$.",
@@ -68,11 +85,28 @@ def build() -> None:
         with gr.Column(scale=2):
             out = gr.Image(label="edit at eta", type="pil", format="png")
             strip = gr.Image(label=f"input, then eta = {', '.join(map(str, imagic.ETAS))}", type="pil", format="png")
-    gr.Examples([[str(EXAMPLES / "imagic_yellow_square.png"), "a green square"],
-                 [str(EXAMPLES / "imagic_red_circle.png"), "a blue circle"],
-                 [str(EXAMPLES / "imagic_yellow_square.png"), "a yellow star"]], [image, target],
-                label="Images and target texts")
-    run.click(imagic_edit, [image, target, eta, seed, inverted], [out, strip, status, state], api_name="imagic_edit",
-              concurrency_id=TRAINING, concurrency_limit=1, show_progress="minimal")
-    eta.release(imagic_eta, [state, eta, seed, inverted, target], [out, status], api_visibility="private",
-                concurrency_id=TRAINING)
+    gr.Examples(  # each at an eta where its edit reads right (measured at seed 0; the strip shows the rest)
+        [
+            [str(EXAMPLES / "imagic_yellow_square.png"), "a green square", 1.0],
+            [str(EXAMPLES / "imagic_red_circle.png"), "a blue circle", 0.4],
+            [str(EXAMPLES / "imagic_yellow_square.png"), "a yellow star", 0.9],
+        ],
+        [image, target, eta],
+        label="Images, target texts and eta",
+    )
+    run.click(
+        imagic_edit,
+        [image, target, eta, seed, inverted],
+        [out, strip, status, state],
+        api_name="imagic_edit",
+        concurrency_id=TRAINING,
+        concurrency_limit=1,
+        show_progress="minimal",
+    )
+    eta.release(
+        imagic_eta,
+        [state, eta, seed, inverted, target],
+        [out, status],
+        api_visibility="private",
+        concurrency_id=TRAINING,
+    )
