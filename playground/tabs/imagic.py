@@ -83,8 +83,13 @@ def build() -> None:
             run = gr.Button("Edit (stages A, B, C)", variant="primary")
             status = gr.Markdown()
         with gr.Column(scale=2):
-            out = gr.Image(label="edit at eta", type="pil", format="png")
-            strip = gr.Image(label=f"input, then eta = {', '.join(map(str, imagic.ETAS))}", type="pil", format="png")
+            out = gr.Image(label="edit at eta", type="pil", format="png", height=256, elem_classes="pixelated")
+            strip = gr.Image(
+                label=f"input, then eta = {', '.join(map(str, imagic.ETAS))}",
+                type="pil",
+                format="png",
+                elem_classes="pixelated",
+            )
     gr.Examples(  # each at an eta where its edit reads right (measured at seed 0; the strip shows the rest)
         [
             [str(EXAMPLES / "imagic_yellow_square.png"), "a green square", 1.0],
