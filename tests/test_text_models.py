@@ -103,6 +103,32 @@ def test_imagen_draws_the_prompt_and_thresholding_prevents_saturation():
     assert static > 2 * data and dynamic < data, (static, dynamic, data)
 
 
+def test_colour_guidance_guides_against_the_prompt_without_its_colour_words():
+    from engines import imagen
+    from engines.data.captions import against_text, null_text, prompt_cond, without_colours
+
+    assert without_colours("a large Blue square on a yellow background.") == "a large square on a background."
+    assert imagen.colour_free("a red circle on the left") == "a circle on the left"
+    assert imagen.colour_free("a circle on the left") == ""  # nothing to isolate: plain classifier-free guidance
+    cond = {k: v.expand(3, *v.shape[1:]) for k, v in prompt_cond(["a red circle"]).items()}
+    other, empty = against_text("a circle")(cond), null_text(cond)
+    assert torch.equal(other["pooled"][2], prompt_cond(["a circle"])["pooled"][0])
+    assert not torch.allclose(other["pooled"], empty["pooled"])
+
+
+@needs("imagen-base", "imagen-sr")
+def test_colour_guidance_changes_only_prompts_that_name_a_colour():
+    from engines import imagen
+
+    def base(prompt, on):
+        for _, s in imagen.generate(prompt, 7.5, 4, 2, 0, imagen.PERCENTILE, 0, colour_guidance=on):
+            pass
+        return s.x
+
+    assert not torch.allclose(base("a red circle on the left", True), base("a red circle on the left", False))
+    assert torch.equal(base("a circle on the left", True), base("a circle on the left", False))
+
+
 @needs("imagen-base", "imagen-sr")
 def test_imagic_stage_a_lowers_its_reconstruction_loss_and_b_leaves_the_shipped_model():
     from engines import imagen, imagic

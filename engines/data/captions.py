@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import Tensor
@@ -59,11 +60,26 @@ def empty_prompt() -> dict[str, Tensor]:
     return prompt_cond([""])
 
 
+def _with_text(cond: dict[str, Tensor], e: dict[str, Tensor]) -> dict[str, Tensor]:
+    """cond with its text entries replaced by the one prompt's e, for the whole batch (image / augmentation kept)."""
+    B = cond["context"].shape[0]
+    return {**cond, **{k: v.expand(B, *v.shape[1:]) for k, v in e.items()}}
+
+
 def null_text(cond: dict[str, Tensor]) -> dict[str, Tensor]:
     """cond with its text replaced by the empty prompt (image / augmentation entries kept)."""
-    B = cond["context"].shape[0]
-    e = empty_prompt()
-    return {**cond, **{k: v.expand(B, *v.shape[1:]) for k, v in e.items()}}
+    return _with_text(cond, empty_prompt())
+
+
+def without_colours(prompt: str) -> str:
+    """The prompt with its colour words taken out: 'a red circle on a blue background' -> 'a circle on a background'."""
+    return " ".join(w for w in prompt.split() if w.lower().strip(".,;:!?") not in shapes.COLOURS)
+
+
+def against_text(prompt: str) -> Callable[[dict[str, Tensor]], dict[str, Tensor]]:
+    """A null_cond for classifier_free that puts `prompt` in the other branch instead of the empty prompt."""
+    e = prompt_cond([prompt])
+    return lambda cond: _with_text(cond, e)
 
 
 def drop_text(cond: dict[str, Tensor], gen: torch.Generator, p: float) -> dict[str, Tensor]:

@@ -16,12 +16,15 @@ PROMPTS = ["a red circle on the left", "a large blue square in the center on a y
 
 @user_errors
 def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: float, steps: float, sr_steps: float,
-                    n: float, seed: float):
+                    n: float, seed: float, colour_guidance: bool = imagen.COLOUR_GUIDANCE):
     """Stream both stages; with thresholding on, also show the same seeds' base without it (what it prevents)."""
     p = float(percentile) if thresholding else None
+    colour_guidance = bool(colour_guidance)
     throttle = Throttle(0.25)
     base_img = sr_img = None
-    for stage, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), p, int(sr_steps)):
+    stages = imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), p, int(sr_steps),
+                             colour_guidance=colour_guidance)
+    for stage, s in stages:
         last = s.index == s.total - 1
         img = batch_grid(s.x0.clamp(-1, 1) if not last else s.x, 4 if stage == "base" else 2)
         if stage == "base":
@@ -30,7 +33,9 @@ def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: f
             sr_img = img
         if throttle(force=last):
             yield base_img, sr_img, gr.skip(), f"{stage} stage: step {s.index + 1}/{s.total}"
-    done = f"done: {int(n)} image(s) for '{prompt}' at guidance {float(scale):g}"
+    against = imagen.colour_free(prompt) if colour_guidance else ""
+    done = (f"done: {int(n)} image(s) for '{prompt}' at guidance {float(scale):g} against "
+            f"{repr(against) if against else 'the empty prompt'}")
     ref = f"training images {100 * imagen.data_saturation():.0f}%"
     if not thresholding:
         yield (base_img, sr_img, None,
@@ -38,7 +43,8 @@ def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: f
                f"clipping ({ref})")
         return
     yield base_img, sr_img, gr.skip(), f"{done}; now the same seeds with static clipping instead..."
-    for _, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), None, 0):
+    for _, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), None, 0,
+                                colour_guidance=colour_guidance):
         pass
     yield (base_img, sr_img, batch_grid(s.x, 4),
            f"{done}; saturated pixels in the 32x32 base: {100 * imagen.saturation(x32):.0f}% with dynamic "
@@ -59,7 +65,11 @@ def build() -> None:
         "parameter 32x32 base and a 32->64 SR stage trained on shapes-world captions, both text-conditioned, the SR "
         f"one on 32x32 crops with noise-conditioning augmentation (levels 0-{imagen.AUG_MAX:g} in training, "
         f"{imagen.AUG_LEVEL:g} at sampling, its own guidance {imagen.SR_SCALE:g}). Dynamic thresholding at p = "
-        f"{imagen.PERCENTILE:g} (measured: at 0.95 more objects vanished into a background of their own colour).",
+        f"{imagen.PERCENTILE:g} (measured: at 0.95 more objects vanished into a background of their own colour). One "
+        "addition, switchable: the base guides against the prompt without its colour words rather than the empty "
+        "prompt, so guidance pushes the colour alone, and with it the background away from the object's colour "
+        "(measured: objects lost in a background of their own colour 0 of 192 images, 5 of 192 against the empty "
+        "prompt).",
     )
     extra = {}
 
@@ -67,6 +77,10 @@ def build() -> None:
         extra["thresholding"] = gr.Checkbox(True, label="Dynamic thresholding (off: static clipping)")
         extra["percentile"] = gr.Slider(0.5, 1.0, value=imagen.PERCENTILE, step=0.005, label="Thresholding percentile p")
         extra["sr_steps"] = gr.Slider(1, 250, value=25, step=1, label="Super-resolution steps")
+        extra["colour_guidance"] = gr.Checkbox(
+            imagen.COLOUR_GUIDANCE,
+            label="Guide against the prompt without its colour words (our addition; off: the empty prompt, as Imagen)",
+        )
 
     with gr.Row():
         with gr.Column(scale=1, min_width=280):
@@ -82,6 +96,7 @@ def build() -> None:
     gr.Examples([["a large blue square in the center on a yellow background", 20.0]], [c.prompt, c.scale],
                 label="High guidance: compare the two rows")
     ev = c.run.click(imagen_generate, [c.prompt, c.scale, extra["thresholding"], extra["percentile"], c.steps,
-                                       extra["sr_steps"], c.n, c.seed], [base, sr, compare, c.status],
+                                       extra["sr_steps"], c.n, c.seed, extra["colour_guidance"]],
+                     [base, sr, compare, c.status],
                      api_name="imagen_generate", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
     c.stop.click(None, None, None, cancels=[ev])
