@@ -143,12 +143,12 @@ def guided(name: str, scale: float, threshold: float | None, against: str = "") 
     return thresholded(classifier_free(base, null, scale), schedule, threshold), schedule
 
 
-def colour_free(prompt: str) -> str:
-    """What colour guidance guides against: the prompt without its colour words ("" when it names no colour, which
-    is plain classifier-free guidance). eps(z, c-) + s (eps(z, c) - eps(z, c-)) with c- the colourless prompt is
+def colour_free(prompt: str, colour_guidance: bool = True) -> str:
+    """What the base guides against: the prompt without its colour words ("" when it names no colour or
+    colour_guidance is off, which is plain classifier-free guidance against the empty prompt). eps(z, c-) + s (eps(z, c) - eps(z, c-)) with c- the colourless prompt is
     guidance by the implicit classifier p(colour | x, rest of the prompt): in the shapes world a background in the
     object's colour makes that colour unlikely for the object, so guidance pushes the background away from it."""
-    rest = without_colours(prompt)
+    rest = without_colours(prompt) if colour_guidance else prompt
     return rest if rest != prompt else ""
 
 
@@ -192,7 +192,7 @@ def generate(
     n = int(n)
     tc = {k: v.expand(n, *v.shape[1:]) for k, v in prompt_cond([prompt]).items()}
     gen = torch.Generator().manual_seed(int(seed))
-    den, sched = guided(BASE, float(scale), threshold, colour_free(prompt) if colour_guidance else "")
+    den, sched = guided(BASE, float(scale), threshold, colour_free(prompt, colour_guidance))
     x = torch.randn(n, 3, BASE_SIZE, BASE_SIZE, generator=gen)
     for s in sample_loop(sampler, den, x, sched, int(steps), tc, generator=gen):
         yield "base", s

@@ -110,6 +110,7 @@ def test_colour_guidance_guides_against_the_prompt_without_its_colour_words():
     assert without_colours("a large Blue square on a yellow background.") == "a large square on a background."
     assert imagen.colour_free("a red circle on the left") == "a circle on the left"
     assert imagen.colour_free("a circle on the left") == ""  # nothing to isolate: plain classifier-free guidance
+    assert imagen.colour_free("a red circle on the left", colour_guidance=False) == ""  # switched off: the same
     cond = {k: v.expand(3, *v.shape[1:]) for k, v in prompt_cond(["a red circle"]).items()}
     other, empty = against_text("a circle")(cond), null_text(cond)
     assert torch.equal(other["pooled"][2], prompt_cond(["a circle"])["pooled"][0])

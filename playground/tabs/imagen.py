@@ -33,7 +33,7 @@ def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: f
             sr_img = img
         if throttle(force=last):
             yield base_img, sr_img, gr.skip(), f"{stage} stage: step {s.index + 1}/{s.total}"
-    against = imagen.colour_free(prompt) if colour_guidance else ""
+    against = imagen.colour_free(prompt, colour_guidance)
     done = (f"done: {int(n)} image(s) for '{prompt}' at guidance {float(scale):g} against "
             f"{repr(against) if against else 'the empty prompt'}")
     ref = f"training images {100 * imagen.data_saturation():.0f}%"
