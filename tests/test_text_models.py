@@ -2,7 +2,7 @@
 import torch
 
 from conftest import ROOT, needs
-from engines.core import text
+from engines.core import precision, text
 
 
 def test_text_encoder_is_frozen_and_deterministic():
@@ -151,7 +151,9 @@ def test_imagic_stage_a_lowers_its_reconstruction_loss_and_b_leaves_the_shipped_
     # stage C in one batch: each eta's edit is the one a single run at that eta gives (the strip matches the slider)
     one = imagic.generate(edit, 1.0, sr_steps=3)
     both, _ = imagic.strip(edit, (0.0, 1.0), sr_steps=3)
-    assert torch.allclose(both[1], one, atol=1e-4) and not torch.allclose(both[0], one, atol=1e-2)
+    # a batch of 2 and a batch of 1 round alike in float32, not under bf16 autocast: the host's tolerance
+    atol = precision.inference_atol()
+    assert torch.allclose(both[1], one, atol=atol) and (both[0] - one).abs().max() > 10 * atol
 
 
 def test_imagic_judge_accepts_the_asked_edit_and_refuses_the_others():
