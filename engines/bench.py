@@ -1,7 +1,8 @@
 """`python -m engines.bench`: the speed table (markdown) of every engine on this machine; not a timed test.
 
-Each row is the median of several runs after a warm-up; the streaming row starts the app and measures, through
-gradio_client, the time from submitting a request to receiving its first streamed frame.
+Each row is the median of several runs after a warm-up. Engines time engines only: the app's rows (the first streamed
+frame through gradio_client) live on the Gradio side, in `python -m playground.bench`, which prints this table and
+those rows together.
 """
 
 from __future__ import annotations
@@ -53,32 +54,11 @@ def drain(gen) -> None:
         pass
 
 
-def first_frame_latency(repeats: int = 3) -> tuple[float, float]:
-    """(cold, warm) seconds from submitting /ddpm_sample to its first streamed update, app in this process."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    from gradio_client import Client
-
-    from app import build_demo
-
-    demo = build_demo()
-    _, url, _ = demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
-    try:
-        client = Client(url, verbose=False)
-        lat = []
-        for _ in range(repeats + 1):
-            t0 = time.perf_counter()
-            job = client.submit("digits", "DDIM", 50, 0.0, 0, 64, api_name="/ddpm_sample")
-            while not job.outputs() and not job.done():
-                time.sleep(0.005)
-            lat.append(time.perf_counter() - t0)
-            job.result()
-        return lat[0], statistics.median(lat[1:])
-    finally:
-        demo.close()
+Row = tuple[str, str, float | str]
 
 
-def rows(include_app: bool = True) -> list[tuple[str, str, float | str]]:
-    """(what, target, seconds) for each benchmark."""
+def rows() -> list[Row]:
+    """(what, target, seconds or a ready string) for each engine benchmark."""
     from . import annotated, ddpm, toy2d
 
     out = [
@@ -115,12 +95,6 @@ def rows(include_app: bool = True) -> list[tuple[str, str, float | str]]:
     ]
     out += issue3_rows()
     out += issue4_rows()
-    if include_app:
-        cold, warm = first_frame_latency()
-        out += [
-            ("App: first streamed frame of /ddpm_sample, first request (loads the model)", "< 1 s", cold),
-            ("App: first streamed frame of /ddpm_sample, later requests", "< 1 s", warm),
-        ]
     return out
 
 
@@ -214,28 +188,43 @@ def inference_path() -> str:
     return "in float32 by ONNX Runtime" if onnx_enabled() else "in float32 by PyTorch"
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(prog="python -m engines.bench", description=__doc__)
+def header(threads: int) -> str:
+    """The table's first line: torch, threads, CPU, and the path the networks run on."""
+    return (
+        f"torch {torch.__version__}, {threads} threads, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs visible, networks run {inference_path()}\n"
+    )
+
+
+def print_table(row_sources: list[Callable[[], list[Row]]]) -> None:
+    """Print the markdown table, each row as soon as it is measured."""
+    print("| benchmark | target | measured |\n|---|---|---|")
+    for source in row_sources:
+        for what, target, sec in source():
+            print(f"| {what} | {target} | {sec if isinstance(sec, str) else f'{sec:.2f} s'} |", flush=True)
+
+
+def arguments(prog: str, doc: str | None) -> argparse.ArgumentParser:
+    """The options this bench and playground.bench share."""
+    p = argparse.ArgumentParser(prog=prog, description=doc)
     p.add_argument(
         "--threads",
         type=int,
         default=int(os.getenv("CPU_CORES", "2")),
         help="torch threads (default 2, the size of a free Hugging Face Space)",
     )
-    p.add_argument("--no-app", action="store_true", help="skip the streaming-latency row")
     p.add_argument("--weights", action="store_true", help="print the table of shipped weights instead")
-    a = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    a = arguments("python -m engines.bench", __doc__).parse_args(argv)
     if a.weights:
         print(weights_table())
         return
     torch.set_num_threads(a.threads)
-    print(
-        f"torch {torch.__version__}, {a.threads} threads, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs visible, networks run {inference_path()}\n"
-    )
-    print("| benchmark | target | measured |\n|---|---|---|")
-    for what, target, sec in rows(not a.no_app):
-        print(f"| {what} | {target} | {sec if isinstance(sec, str) else f'{sec:.2f} s'} |", flush=True)
+    print(header(a.threads))
+    print_table([rows])
 
 
 if __name__ == "__main__":

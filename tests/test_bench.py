@@ -1,4 +1,4 @@
-"""The benchmark's timing helpers (the table itself is `python -m engines.bench`, not a test)."""
+"""The benchmark's timing helpers (the table itself is `python -m playground.bench`, not a test)."""
 import time
 
 from engines.bench import timed_pair
