@@ -1,6 +1,7 @@
 """`python -m engines <engine> ... --out DIR`: run any engine from the command line.
 
-Every engine writes its results as DIR/000.png, DIR/001.png, ... (plus engine-specific extras such as grid.png).
+Every engine writes its results as DIR/000.<ext>, DIR/001.<ext>, ... (PNG images, PLY point clouds, GLB meshes,
+WAV sounds, MP4 videos; plus engine-specific extras such as grid.png).
 `python -m engines <engine> --help` documents each one.
 """
 
@@ -11,6 +12,9 @@ import importlib
 import sys
 from pathlib import Path
 
+from PIL import Image
+
+from .files import extension, save_all
 from .images import grid
 
 ENGINES = {
@@ -22,6 +26,7 @@ ENGINES = {
     "imagen": ("imagen", "Imagen (Saharia et al. 2022): text -> 32x32 base -> 64x64 super-resolution"),
     "ldm": ("ldm", "Latent Diffusion (Rombach et al. 2022): text -> 16x16x4 latents -> 64x64 decoded"),
     "imagic": ("imagic", "Imagic (Kawar et al. 2023): edit one image with a target text"),
+    "lion": ("lion", "LION (Zeng et al. 2022): 3-D point clouds and their meshes, by latent point diffusion"),
 }
 
 
@@ -47,15 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    a.out.mkdir(parents=True, exist_ok=True)
-    images, extras = result if isinstance(result, tuple) else (result, {})
-    for i, im in enumerate(images):
-        im.save(a.out / f"{i:03d}.png")
-    if len(images) > 1:
-        extras = {"grid.png": grid(images, upscale=max(1, 64 // images[0].size[0])), **extras}
-    for fname, im in extras.items():
-        im.save(a.out / fname)
-    print(f"wrote {len(images)} image(s) to {a.out}/")
+    items, extras = result if isinstance(result, tuple) else (result, {})
+    if len(items) > 1 and all(isinstance(im, Image.Image) for im in items):
+        extras = {"grid.png": grid(items, upscale=max(1, 64 // items[0].size[0])), **extras}
+    n = save_all(items, a.out, extras)
+    kinds = sorted({extension(p) for item in items for p in (item if isinstance(item, tuple) else (item,))})
+    print(f"wrote {n} result(s) ({', '.join(kinds) or 'nothing'}) to {a.out}/")
     return 0
 
 

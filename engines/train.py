@@ -27,6 +27,10 @@ MODELS = {
     "ldm-text": "text-conditional latent UNet on the autoencoder's latents (Latent Diffusion tab)",
     "toy-moons": "MLP denoiser on scikit-learn's two moons (Annotated tab)",
     "toy-swissroll": "MLP denoiser on a 2-D swiss roll (Annotated tab)",
+    "lion-vae": "LION stage 1: hierarchical point VAE (z0 + latent points) on the 3-D shapes world (LION tab)",
+    "lion-prior-z": "LION stage 2: DDM_z on the global latent, category-conditional (train after lion-vae)",
+    "lion-prior-h": "LION stage 2: DDM_h on the latent points, conditioned on z0 (train after lion-vae)",
+    "lion-points-ddpm": "the point-space DDPM baseline of LION's comparison (raw points, per-point network)",
 }
 
 # The models whose weights are committed under engines/weights/ and meet their issue's bar. The app shows a tab only
@@ -85,7 +89,24 @@ def make(name: str, steps: int | None, device: str):
         from . import guidance
 
         return guidance.make_trainer(name, steps, device)
+    if name.startswith("lion-"):
+        from . import lion_train
+
+        if name == lion_train.VAE:
+            return lion_train.make_vae_trainer(steps, device)
+        if name == lion_train.BASELINE:
+            return lion_train.make_baseline_trainer(steps, device)
+        return lion_train.make_prior_trainer(name, steps, device)
     raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+
+
+def evaluation(name: str):
+    """What fit() records in a model's JSON at every save, for the models that measure themselves while training."""
+    if name == "lion-vae":
+        from . import lion_train
+
+        return lambda trainer: {"eval": lion_train.vae_report(trainer.ema.model)}
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -110,7 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     if a.threads:
         torch.set_num_threads(a.threads)
     trainer, meta = make(a.model, a.steps, a.device)
-    path = fit(a.model, trainer, meta, weights_dir=a.weights_dir, resume=not a.fresh, from_weights=a.from_weights)
+    path = fit(a.model, trainer, meta, weights_dir=a.weights_dir, resume=not a.fresh, from_weights=a.from_weights,
+               on_save=evaluation(a.model))
     print(f"wrote {path}")
 
 

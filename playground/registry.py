@@ -30,6 +30,7 @@ TABS: tuple[TabSpec, ...] = (
     # the Latent Diffusion tab times itself against pixel-space generation: the Imagen cascade
     TabSpec("ldm", "Latent Diffusion", "ldm", ("ldm-autoencoder", "ldm-text", "imagen-base", "imagen-sr")),
     TabSpec("imagic", "Imagic", "imagic", ("imagen-base", "imagen-sr")),
+    TabSpec("lion", "LION (3-D)", "lion", ("lion-vae", "lion-prior-z", "lion-prior-h")),
 )
 
 

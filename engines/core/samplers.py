@@ -55,24 +55,29 @@ class Denoiser:
         return x0, eps
 
 
-def timesteps(T: int, steps: int, schedule: Schedule | None = None) -> list[int]:
-    """`steps` training timesteps from T-1 down to 0 (respacing, Nichol & Dhariwal 2021, Sec. 4).
+def timesteps(T: int, steps: int, schedule: Schedule | None = None, start: int | None = None) -> list[int]:
+    """`steps` training timesteps from `start` (default T-1) down to 0 (respacing, Nichol & Dhariwal 2021, Sec. 4).
 
     Evenly spaced in t; or, given a schedule, evenly spaced in log-SNR lambda_t (the spacing Lu et al. 2022
-    recommend for DPM-Solver at low resolution); steps that would repeat are moved apart by one.
+    recommend for DPM-Solver at low resolution); steps that would repeat are moved apart by one. A start below T-1
+    begins part-way, from an x_start that is data diffused to that step (SDEdit, Meng et al. 2022; LION's
+    diffuse-denoise).
     """
-    if not 1 <= steps <= T:
-        raise ValueError(f"steps must be between 1 and {T}, got {steps}")
+    top = T - 1 if start is None else int(start)
+    if not 0 <= top <= T - 1:
+        raise ValueError(f"the start step must be between 0 and {T - 1}, got {start}")
+    if not 1 <= steps <= top + 1:
+        raise ValueError(f"steps must be between 1 and {top + 1}, got {steps}")
     if schedule is None or steps < 3:
-        return [int(t) for t in np.unique(np.round(np.linspace(0, T - 1, steps)).astype(int))[::-1]]
-    lam = np.log(schedule.snr.numpy())  # decreasing in t
-    t_of_lam = np.interp(np.linspace(lam[-1], lam[0], steps), lam[::-1], np.arange(T)[::-1])
-    t = np.round(t_of_lam[::-1]).astype(int)  # ascending, 0 .. T-1, with repeats where lambda is steep
+        return [int(t) for t in np.unique(np.round(np.linspace(0, top, steps)).astype(int))[::-1]]
+    lam = np.log(schedule.snr.numpy())[: top + 1]  # decreasing in t
+    t_of_lam = np.interp(np.linspace(lam[-1], lam[0], steps), lam[::-1], np.arange(top + 1)[::-1])
+    t = np.round(t_of_lam[::-1]).astype(int)  # ascending, 0 .. top, with repeats where lambda is steep
     t[0] = 0
     for k in range(1, steps):  # make strictly increasing from the clean end ...
         t[k] = max(t[k], t[k - 1] + 1)
-    t[-1] = T - 1
-    for k in range(steps - 2, -1, -1):  # ... and fit under T-1 from the noisy end
+    t[-1] = top
+    for k in range(steps - 2, -1, -1):  # ... and fit under top from the noisy end
         t[k] = min(t[k], t[k + 1] - 1)
     return [int(v) for v in t[::-1]]
 
@@ -98,12 +103,14 @@ def ddpm(
     cond: Any = None,
     variance: str = "fixedlarge",
     generator: torch.Generator | None = None,
+    start: int | None = None,
 ) -> Iterator[Step]:
     """Ho et al. 2020, Algorithm 2 on a respaced chain: x_{t-1} = mu_theta(x_t, t) + sigma_t z (z = 0 at the end).
 
     variance: 'fixedlarge' sigma^2 = beta_t or 'fixedsmall' sigma^2 = beta_tilde_t, of the respaced chain.
+    start: x_T is at that step instead of T-1 (see timesteps).
     """
-    ts = timesteps(schedule.T, steps or schedule.T)
+    ts = timesteps(schedule.T, steps or schedule.T, start=start)
     cur, nxt = _alpha_bars(schedule, ts, x_T)
     x = x_T
     for i, t in enumerate(ts):
@@ -126,12 +133,14 @@ def ddim(
     cond: Any = None,
     eta: float = 0.0,
     generator: torch.Generator | None = None,
+    start: int | None = None,
 ) -> Iterator[Step]:
     """Song et al. 2021, Eq. 12: x_next = sqrt(ab_next) x0_hat + sqrt(1 - ab_next - sigma^2) eps_hat + sigma z,
 
     sigma = eta sqrt((1 - ab_next)/(1 - ab_t)) sqrt(1 - ab_t/ab_next); eta = 0 is deterministic, eta = 1 is DDPM.
+    start: x_T is at that step instead of T-1 (see timesteps).
     """
-    ts = timesteps(schedule.T, steps)
+    ts = timesteps(schedule.T, steps, start=start)
     cur, nxt = _alpha_bars(schedule, ts, x_T)
     x = x_T
     for i, t in enumerate(ts):
@@ -170,6 +179,7 @@ def dpmpp_2m(
     steps: int = 20,
     cond: Any = None,
     generator: torch.Generator | None = None,
+    start: int | None = None,
 ) -> Iterator[Step]:
     """Lu et al. 2022 (DPM-Solver++), Algorithm 2, multistep second order in data prediction.
 
@@ -177,7 +187,7 @@ def dpmpp_2m(
     D = (1 + 1/(2r)) x0_t - 1/(2r) x0_prev, x_next = (sigma_next/sigma_t) x - alpha_next (e^{-h} - 1) D.
     The first step and the last (to sigma = 0) are first order; steps are spaced evenly in lambda.
     """
-    ts = timesteps(schedule.T, steps, schedule)
+    ts = timesteps(schedule.T, steps, schedule, start)
     cur, nxt = _alpha_bars(schedule, ts, x_T)
     x = x_T
     x0_prev, h_prev = None, None
@@ -210,18 +220,20 @@ def sample_loop(
     eta: float = 0.0,
     generator: torch.Generator | None = None,
     variance: str = "fixedlarge",
+    start: int | None = None,
 ) -> Iterator[Step]:
     """Dispatch by name: 'ddpm' (ancestral, respaced, with `variance`), 'ddim' (with eta) or 'dpm++' (DPM-Solver++ 2M).
 
     Each sampler is a @torch.no_grad() generator, which torch enters and leaves around every step: callers that stream
     it must not wrap it in a grad-mode context of their own, which would stay on across each yield in the thread that
-    ran the step (Gradio resumes a generator on any worker thread; tests/test_grad_mode.py)."""
+    ran the step (Gradio resumes a generator on any worker thread; tests/test_grad_mode.py). start: begin part-way,
+    from x_T diffused to that step."""
     if name == "ddpm":
-        return ddpm(denoiser, x_T, schedule, steps, cond, variance=variance, generator=generator)
+        return ddpm(denoiser, x_T, schedule, steps, cond, variance=variance, generator=generator, start=start)
     if name == "ddim":
-        return ddim(denoiser, x_T, schedule, steps, cond, eta=eta, generator=generator)
+        return ddim(denoiser, x_T, schedule, steps, cond, eta=eta, generator=generator, start=start)
     if name in ("dpm++", "dpmpp", "dpm++2m"):
-        return dpmpp_2m(denoiser, x_T, schedule, steps, cond, generator=generator)
+        return dpmpp_2m(denoiser, x_T, schedule, steps, cond, generator=generator, start=start)
     raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
 
 

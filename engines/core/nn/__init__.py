@@ -1,8 +1,17 @@
-"""Networks shared by every paper: the UNet2D and its parts, a noise-aware classifier, a small MLP for 2-D toys."""
+"""Networks shared by every paper: the UNet2D and its parts, a noise-aware classifier, a small MLP for 2-D toys,
+and point networks (a point VAE and latent denoisers)."""
 
 from .autoencoder import Autoencoder, AutoencoderConfig
 from .classifier import ClassifierConfig, NoisyClassifier
 from .mlp import MLPConfig, MLPDenoiser
+from .points import (
+    PointDenoiser,
+    PointDenoiserConfig,
+    PointVAE,
+    PointVAEConfig,
+    VectorDenoiser,
+    VectorDenoiserConfig,
+)
 from .unet import UNet2D, UNetConfig
 
 ARCHS = {
@@ -10,6 +19,9 @@ ARCHS = {
     "MLPDenoiser": (MLPDenoiser, MLPConfig),
     "NoisyClassifier": (NoisyClassifier, ClassifierConfig),
     "Autoencoder": (Autoencoder, AutoencoderConfig),
+    "PointVAE": (PointVAE, PointVAEConfig),
+    "VectorDenoiser": (VectorDenoiser, VectorDenoiserConfig),
+    "PointDenoiser": (PointDenoiser, PointDenoiserConfig),
 }
 
 __all__ = [
@@ -21,5 +33,11 @@ __all__ = [
     "ClassifierConfig",
     "Autoencoder",
     "AutoencoderConfig",
+    "PointVAE",
+    "PointVAEConfig",
+    "VectorDenoiser",
+    "VectorDenoiserConfig",
+    "PointDenoiser",
+    "PointDenoiserConfig",
     "ARCHS",
 ]
