@@ -34,7 +34,11 @@ VAE_TRAIN = TrainConfig(steps=6000, batch_size=16, lr=1e-3, warmup=200, ema_deca
 # KL weights annealed from KL_MIN over the first half of training (LION: 1e-7 to 0.5 over 50%), per point and per
 # latent number. LION sums its L1 reconstruction over 2048 points; here every term is divided by the number of points,
 # which keeps their ratio.
-KL_MIN, KL_Z, KL_H, KL_ANNEAL = 1e-7, 0.5, 0.015, 0.5
+# Measured (1,500-step probes): with both KLs annealed together, the decoder learnt to pass the latent points through
+# while sigma_h was still tiny, and z0 collapsed to the prior (KL_z 1 nat, no active number): a per-point decoder
+# needs z0 only to denoise its point. So KL_h ramps up first (noise in h0 from early on) while KL_z is still small.
+KL_MIN, KL_Z, KL_H = 1e-7, 0.5, 0.04
+KL_ANNEAL_Z, KL_ANNEAL_H = 0.5, 0.1
 
 # Stage 2: the project's fast recipe (v, cosine, Min-SNR-5; DESIGN.md) rather than LION's eps / linear.
 DIFFUSION = Recipe()
@@ -61,9 +65,9 @@ def _with_steps(cfg: TrainConfig, steps: int | None) -> TrainConfig:
     return cfg if steps is None else replace(cfg, steps=steps)
 
 
-def kl_weight(step: int, total: int, w_max: float) -> float:
-    """LION's KL annealing: log-linear from KL_MIN to w_max over the first KL_ANNEAL of training, then constant."""
-    p = min(1.0, step / max(1.0, KL_ANNEAL * total))
+def kl_weight(step: int, total: int, w_max: float, portion: float) -> float:
+    """LION's KL annealing: log-linear from KL_MIN to w_max over the first `portion` of training, then constant."""
+    p = min(1.0, step / max(1.0, portion * total))
     return float(np.exp(np.log(KL_MIN) + p * (np.log(w_max) - np.log(KL_MIN))))
 
 
@@ -104,13 +108,14 @@ def make_vae_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Tra
     def loss_fn(model, batch, gen):
         x, step = batch
         t = vae_terms(model, x.to(device), gen)
-        return t["recon"] + kl_weight(step, cfg.steps, KL_Z) * t["kl_z"] + kl_weight(step, cfg.steps, KL_H) * t["kl_h"]
+        w_z, w_h = kl_weight(step, cfg.steps, KL_Z, KL_ANNEAL_Z), kl_weight(step, cfg.steps, KL_H, KL_ANNEAL_H)
+        return t["recon"] + w_z * t["kl_z"] + w_h * t["kl_h"]
 
     torch.manual_seed(cfg.seed)
     meta = {
         "arch": "PointVAE",
         "config": VAE_NET.to_dict(),
-        "kl": {"min": KL_MIN, "z": KL_Z, "h": KL_H, "anneal": KL_ANNEAL},
+        "kl": {"min": KL_MIN, "z": KL_Z, "h": KL_H, "anneal_z": KL_ANNEAL_Z, "anneal_h": KL_ANNEAL_H},
         "data": {"categories": list(shapes3d.CATEGORIES), "shapes_per_category": TRAIN_SHAPES, "seed": TRAIN_SEED,
                  "points": shapes3d.N_POINTS, "subset": SUBSET},
     }
