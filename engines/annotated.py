@@ -12,6 +12,7 @@ import torch
 from PIL import Image
 from torch import nn
 
+from . import checks
 from .core.diffusion import diffusion_loss, q_sample
 from .core.nn import UNet2D, UNetConfig
 from .core.samplers import Denoiser, final, sample_loop
@@ -28,15 +29,15 @@ FORWARD_SIZE = 128
 LIVE_NET = UNetConfig(1, 1, 16, (1, 2), 1, (1,))
 LIVE_T = 1000
 MAX_LIVE_SECONDS = 180
+LOSSES = ("huber", "l2", "l1")  # the post's Huber loss, L_simple, and L1
 
 
 def schedule_curves(T: int = 1000) -> dict[str, dict[str, np.ndarray]]:
     """alpha_bar_t and log SNR_t of every schedule with T steps, for one comparison chart."""
-    if not 2 <= int(T) <= MAX_T:
-        raise ValueError(f"T must be between 2 and {MAX_T}, got {T}")
+    T = checks.integer("T", T, 2, MAX_T)
     out = {}
     for name in SCHEDULES:
-        s = make_schedule(name, int(T))
+        s = make_schedule(name, T)
         out[name] = {"alpha_bar": s.alpha_bar.numpy(), "log_snr": np.log(s.snr.numpy())}
     return out
 
@@ -50,21 +51,19 @@ def forward_process(
     image, schedule: str = "linear", t: int = 100, T: int = 1000, seed: int = 0, size: int = FORWARD_SIZE
 ) -> tuple[Image.Image, Image.Image, list[int]]:
     """q(x_t | x_0) on an image (any mode or size): (x_t at t, a strip of x_t at several t, those t); one noise draw."""
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if not 2 <= int(T) <= MAX_T:
-        raise ValueError(f"T must be between 2 and {MAX_T}, got {T}")
-    if not 0 <= int(t) < int(T):
-        raise ValueError(f"t must be between 0 and T-1 = {int(T) - 1}, got {t}")
+    schedule = checks.choice("schedule", schedule, SCHEDULES)
+    T = checks.integer("T", T, 2, MAX_T)
+    t = checks.integer("t", t, 0, T - 1, " = T - 1")
+    seed = checks.seed(seed)
     x0 = from_pil(fit_square(load_upload(image), size))[None]  # (1, 3, size, size)
-    s = make_schedule(schedule, int(T))
-    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(int(seed)))
-    ts = strip_times(int(T))
+    s = make_schedule(schedule, T)
+    eps = torch.randn(x0.shape, generator=torch.Generator().manual_seed(seed))
+    ts = strip_times(T)
 
     def noised(tt: int) -> Image.Image:
         return to_pil(q_sample(x0, float(s.alpha_bar[tt]), eps)[0])
 
-    return noised(int(t)), grid([noised(tt) for tt in ts], cols=len(ts), pad=2), ts
+    return noised(t), grid([noised(tt) for tt in ts], cols=len(ts), pad=2), ts
 
 
 def network_parts(model: nn.Module) -> list[tuple[str, str, int]]:
@@ -101,13 +100,13 @@ def live_train(
 ) -> Iterator[LiveUpdate]:
     """Train a tiny DDPM on the digits for `seconds` (or `max_steps`), yielding the loss curve about twice a second
     and a grid of DDIM samples every `preview_every` seconds and at the end."""
-    if not 1 <= float(seconds) <= MAX_LIVE_SECONDS:
-        raise ValueError(f"training time must be between 1 and {MAX_LIVE_SECONDS} seconds, got {seconds}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
+    seconds = checks.number("training time", seconds, 1, MAX_LIVE_SECONDS, " seconds")
+    loss = checks.choice("loss", loss, LOSSES)
+    schedule = checks.choice("schedule", schedule, SCHEDULES)
+    seed = checks.seed(seed)
     sched = make_schedule(schedule, LIVE_T)
     cfg = TrainConfig(
-        steps=10**9, batch_size=int(batch_size), lr=lr, warmup=50, min_lr_frac=1.0, ema_decay=0.99, seed=int(seed)
+        steps=10**9, batch_size=int(batch_size), lr=lr, warmup=50, min_lr_frac=1.0, ema_decay=0.99, seed=seed
     )
 
     def loss_fn(model, x0, gen):
@@ -119,7 +118,7 @@ def live_train(
     for rec in trainer.steps():
         losses.append(rec.loss)
         now = time.perf_counter()
-        done = now - t0 >= float(seconds) or (max_steps is not None and rec.step >= max_steps)
+        done = now - t0 >= seconds or (max_steps is not None and rec.step >= max_steps)
         preview = None
         if done or now - last_preview >= preview_every:
             preview = preview_samples(trainer.ema.model, sched, n_preview, seed)

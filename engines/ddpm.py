@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from . import checks
 from .core import checkpoint
 from .core.nn import UNet2D, UNetConfig
 from .core.recipe import FAST, Recipe, load_denoiser
@@ -51,9 +52,8 @@ RECIPES: dict[str, tuple[UNetConfig, TrainConfig]] = {
 
 
 def check_dataset(dataset: str) -> Dataset:
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; choose one of {', '.join(DATASETS)}")
-    return DATASETS[dataset]
+    """The Dataset of a name; ValueError naming the choices for anything else."""
+    return DATASETS[checks.choice("dataset", dataset, DATASETS)]
 
 
 def batch_fn(dataset: str, batch_size: int):
@@ -93,31 +93,45 @@ def load(dataset: str) -> tuple[Denoiser, Schedule, dict]:
     return load_denoiser(spec.name, channels_last=spec.size >= 32)
 
 
-def validate(dataset: str, sampler: str, steps: int, n: int, eta: float = 0.0) -> Dataset:
+@dataclass(frozen=True)
+class Request:
+    """A checked sampling request: every value in its clean type."""
+
+    spec: Dataset
+    dataset: str
+    sampler: str
+    steps: int
+    n: int
+    eta: float
+    seed: int
+
+
+def validate(dataset: str, sampler: str, steps: int, n: int, eta: float = 0.0, seed: int = 0) -> Request:
     """Check a request; raise ValueError with a message a user can act on."""
     spec = check_dataset(dataset)
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    if not 1 <= int(steps) <= MAX_STEPS:
-        raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
-    if not 1 <= int(n) <= spec.max_batch:
-        raise ValueError(f"batch size must be between 1 and {spec.max_batch} for {dataset} on this machine, got {n}")
-    if not 0.0 <= float(eta) <= 1.0:
-        raise ValueError(f"eta must be between 0 and 1, got {eta}")
-    return spec
+    return Request(
+        spec,
+        dataset,
+        checks.choice("sampler", sampler, SAMPLERS),
+        checks.integer("steps", steps, 1, MAX_STEPS),
+        checks.integer("batch size", n, 1, spec.max_batch, f" for {dataset} on this machine"),
+        checks.number("eta", eta, 0.0, 1.0),
+        checks.seed(seed),
+    )
 
 
 def sample(
     dataset: str = "digits", sampler: str = "ddim", steps: int = 50, n: int = 16, seed: int = 0, eta: float = 0.0
 ) -> Iterator[Step]:
     """Yield every Step of sampling n images from x_T ~ N(0, I) drawn with `seed`; the last Step holds the images."""
-    spec = validate(dataset, sampler, steps, n, eta)
+    r = validate(dataset, sampler, steps, n, eta, seed)
+    spec = r.spec
     denoiser, schedule, _ = load(dataset)
-    gen = torch.Generator().manual_seed(int(seed))
-    x_T = torch.randn(int(n), spec.channels, spec.size, spec.size, generator=gen)
+    gen = torch.Generator().manual_seed(r.seed)
+    x_T = torch.randn(r.n, spec.channels, spec.size, spec.size, generator=gen)
     if spec.size >= 32:
         x_T = x_T.contiguous(memory_format=torch.channels_last)
-    yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=float(eta), generator=gen)
+    yield from sample_loop(r.sampler, denoiser, x_T, schedule, r.steps, eta=r.eta, generator=gen)
 
 
 def images(x: Tensor) -> list[Image.Image]:

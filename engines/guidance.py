@@ -3,7 +3,7 @@ unconditional prediction (classifier-free) or by a noise-aware classifier's grad
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Iterator
 
 import numpy as np
@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import checks
 from .core import checkpoint
 from .core.diffusion import q_sample
 from .core.guidance import classifier_free, classifier_guidance
@@ -30,6 +31,7 @@ NUM_CLASSES = len(shapes.CLASSES)  # 36: one per (colour, shape); index 36 is th
 SIZE = 32
 MAX_BATCH = 64
 MAX_SCALE = 30.0
+MAX_STEPS = 1000
 P_UNCOND = 0.2  # Ho & Salimans 2022 use 0.1 or 0.2
 CLASS_EMB_LR_MULT = 20.0  # the class embedding starts at zero on a trained network: it must catch up (measured:
 # at 1x it had grown to norm ~0.5 against a time embedding of ~4 after 1,000 steps, and classes were not followed)
@@ -44,7 +46,7 @@ CLS_TRAIN = TrainConfig(
 
 def class_index(label: str) -> int:
     """'red circle' -> its class index; ValueError naming the choices for anything else."""
-    key = " ".join(str(label).lower().split())
+    key = " ".join(label.lower().split()) if isinstance(label, str) else None
     if key not in shapes.CLASSES:
         raise ValueError(
             f"unknown class {label!r}; a class is '<colour> <shape>' with colour one of "
@@ -168,19 +170,32 @@ def guided_denoiser(method: str, scale: float) -> tuple[Denoiser, Schedule]:
     raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
 
 
-def validate(label: str, method: str, scale: float, steps: int, n: int, sampler: str = "ddim") -> int:
-    y = class_index(label)
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if not 0 <= float(scale) <= MAX_SCALE:
-        raise ValueError(f"guidance scale must be between 0 and {MAX_SCALE}, got {scale}")
-    if not 1 <= int(steps) <= 1000:
-        raise ValueError(f"steps must be between 1 and 1000, got {steps}")
-    if not 1 <= int(n) <= MAX_BATCH:
-        raise ValueError(f"batch size must be between 1 and {MAX_BATCH}, got {n}")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
-    return y
+@dataclass(frozen=True)
+class Request:
+    """A checked guidance request: every value in its clean type."""
+
+    y: int  # the class index
+    method: str
+    scale: float
+    steps: int
+    n: int
+    seed: int
+    sampler: str
+
+
+def validate(
+    label: str, method: str, scale: float, steps: int, n: int, sampler: str = "ddim", seed: int = 0
+) -> Request:
+    """Check a request; raise ValueError with a message a user can act on."""
+    return Request(
+        class_index(label),
+        checks.choice("method", method, METHODS),
+        checks.number("guidance scale", scale, 0, MAX_SCALE),
+        checks.integer("steps", steps, 1, MAX_STEPS),
+        checks.integer("batch size", n, 1, MAX_BATCH),
+        checks.seed(seed),
+        checks.choice("sampler", sampler, SAMPLERS),
+    )
 
 
 def sample(
@@ -193,12 +208,12 @@ def sample(
     sampler: str = "ddim",
 ) -> Iterator[Step]:
     """Yield every Step of sampling n images of a class with the chosen guidance."""
-    y = validate(label, method, scale, steps, n, sampler)
-    denoiser, schedule = guided_denoiser(method, float(scale))
-    gen = torch.Generator().manual_seed(int(seed))
-    x_T = torch.randn(int(n), 3, SIZE, SIZE, generator=gen).contiguous(memory_format=torch.channels_last)
-    cond = torch.full((int(n),), y, dtype=torch.long)
-    yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), cond, generator=gen)
+    r = validate(label, method, scale, steps, n, sampler, seed)
+    denoiser, schedule = guided_denoiser(r.method, r.scale)
+    gen = torch.Generator().manual_seed(r.seed)
+    x_T = torch.randn(r.n, 3, SIZE, SIZE, generator=gen).contiguous(memory_format=torch.channels_last)
+    cond = torch.full((r.n,), r.y, dtype=torch.long)
+    yield from sample_loop(r.sampler, denoiser, x_T, schedule, r.steps, cond, generator=gen)
 
 
 def fidelity(x: Tensor, label: str, objects: list | None = None) -> dict:

@@ -5,7 +5,7 @@ dynamic thresholding at sampling time."""
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from typing import Iterator
 
@@ -13,12 +13,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import checks
 from .core import checkpoint, text
 from .core.diffusion import bcast
 from .core.guidance import classifier_free, thresholded
 from .core.nn import UNet2D, UNetConfig
 from .core.recipe import FAST, Recipe, load_denoiser
-from .core.samplers import Denoiser, Step, final, sample_loop
+from .core.samplers import SAMPLERS, Denoiser, Step, final, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 from .data.captions import (
@@ -39,6 +40,8 @@ BASE_SIZE, SIZE = 32, 64
 N_TRAIN = 20000
 P_UNCOND = 0.1  # Imagen's cond_drop_prob
 MAX_BATCH = 16
+MAX_STEPS = 1000
+MAX_SCALE = 30.0
 DIFFUSION = FAST
 # The SR stage without Min-SNR weighting: Min-SNR weighs the x0 error at high noise by the tiny SNR, and there the SR
 # model should copy its condition; measured at 1250 steps with it: x0_hat at t = 950 was 20 dB against the bilinear
@@ -152,17 +155,28 @@ def colour_free(prompt: str, colour_guidance: bool = True) -> str:
     return rest if rest != prompt else ""
 
 
-def check(prompt: str, scale: float, steps: int, n: int, threshold: float | None) -> str:
-    prompt = text.clean(prompt or "")
-    if not 0 <= float(scale) <= 30:
-        raise ValueError(f"guidance scale must be between 0 and 30, got {scale}")
-    if not 1 <= int(steps) <= 1000:
-        raise ValueError(f"steps must be between 1 and 1000, got {steps}")
-    if not 1 <= int(n) <= MAX_BATCH:
-        raise ValueError(f"number of images must be between 1 and {MAX_BATCH}, got {n}")
-    if threshold is not None and not 0.5 <= float(threshold) <= 1.0:
-        raise ValueError(f"the thresholding percentile must be between 0.5 and 1, got {threshold}")
-    return prompt
+@dataclass(frozen=True)
+class TextRequest:
+    """A checked text-to-image request (Imagen and Latent Diffusion share it)."""
+
+    prompt: str
+    scale: float
+    steps: int
+    n: int
+    seed: int
+    threshold: float | None
+
+
+def check(prompt: str, scale: float, steps: int, n: int, threshold: float | None, seed: int = 0) -> TextRequest:
+    """Check a text-to-image request; ValueError with a message a user can act on ('' is a valid prompt: no text)."""
+    return TextRequest(
+        checks.prompt(prompt, text.MAX_CHARS),
+        checks.number("guidance scale", scale, 0, MAX_SCALE),
+        checks.integer("steps", steps, 1, MAX_STEPS),
+        checks.integer("number of images", n, 1, MAX_BATCH),
+        checks.seed(seed),
+        None if threshold is None else checks.number("the thresholding percentile", threshold, 0.5, 1.0),
+    )
 
 
 def sr_guidance(scale: float, sr_scale: float | None = SR_SCALE) -> float:
@@ -186,21 +200,24 @@ def generate(
     """Yield ('base', Step) for the 32x32 stage, then ('sr', Step) for the 32->64 stage; the last x is 64x64.
     colour_guidance: the base guides against the prompt without its colour words (colour_free) instead of the empty
     prompt."""
-    prompt = check(prompt, scale, steps, n, threshold)
-    if not 0 <= float(aug_level) <= AUG_MAX:
-        raise ValueError(f"augmentation level must be between 0 and {AUG_MAX} (the trained range), got {aug_level}")
-    n = int(n)
-    tc = {k: v.expand(n, *v.shape[1:]) for k, v in prompt_cond([prompt]).items()}
-    gen = torch.Generator().manual_seed(int(seed))
-    den, sched = guided(BASE, float(scale), threshold, colour_free(prompt, colour_guidance))
+    r = check(prompt, scale, steps, n, threshold, seed)
+    sr_steps = checks.integer("super-resolution steps", sr_steps, 0, MAX_STEPS, " (0: the 32x32 base only)")
+    aug_level = checks.number("augmentation level", aug_level, 0, AUG_MAX, " (the trained range)")
+    sampler = checks.choice("sampler", sampler, SAMPLERS)
+    sr_scale = None if sr_scale is None else checks.number("super-resolution guidance", sr_scale, 0, MAX_SCALE)
+    colour_guidance = checks.flag("colour guidance", colour_guidance)
+    n = r.n
+    tc = {k: v.expand(n, *v.shape[1:]) for k, v in prompt_cond([r.prompt]).items()}
+    gen = torch.Generator().manual_seed(r.seed)
+    den, sched = guided(BASE, r.scale, r.threshold, colour_free(r.prompt, colour_guidance))
     x = torch.randn(n, 3, BASE_SIZE, BASE_SIZE, generator=gen)
-    for s in sample_loop(sampler, den, x, sched, int(steps), tc, generator=gen):
+    for s in sample_loop(sampler, den, x, sched, r.steps, tc, generator=gen):
         yield "base", s
-    if int(sr_steps) < 1:
+    if sr_steps < 1:
         return
-    sr_scale = sr_guidance(scale, sr_scale)
+    sr_scale = sr_guidance(r.scale, sr_scale)
     x32 = s.x
-    for s in super_resolve(x32, tc, int(sr_steps), gen, threshold, float(aug_level), sr_scale, sampler):
+    for s in super_resolve(x32, tc, sr_steps, gen, r.threshold, aug_level, sr_scale, sampler):
         yield "sr", s
 
 

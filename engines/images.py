@@ -11,6 +11,8 @@ from PIL import Image
 from torch import Tensor
 
 MAX_UPLOAD_PIXELS = 50_000_000
+MAX_SIDE = 2048  # uploads are reduced to this on their long side: every engine works at 256 pixels or less
+MIN_SIDE = 4
 
 
 def to_pil(x: Tensor) -> Image.Image:
@@ -63,30 +65,74 @@ def save_gif(frames: list[Image.Image], path: str | Path, duration_ms: int = 80,
     return path
 
 
-def load_upload(img: Image.Image | np.ndarray | str | Path | None) -> Image.Image:
-    """Any uploaded image (path, array or PIL; any mode or size) as an RGB PIL image; ValueError if it is not one."""
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """16-bit and 32-bit greyscale (I;16, I, F) scaled to 8-bit L; PIL's own convert would clip them to white."""
+    a = np.asarray(img, dtype=np.float64)
+    top = 65535.0 if a.max(initial=0) > 255 else 255.0
+    return Image.fromarray(np.clip(a / top * 255, 0, 255).round().astype(np.uint8), "L")
+
+
+def _open(path: str | Path, max_side: int) -> Image.Image:
+    """Decode an image file, at most about max_side pixels on its long side (JPEGs decode reduced; others are
+    reduced right after decoding); ValueError with what to do for anything that is not a readable image."""
+    try:
+        with Image.open(path) as f:
+            if f.width * f.height > MAX_UPLOAD_PIXELS:
+                raise ValueError(
+                    f"image too large ({f.width}x{f.height}); the limit is {MAX_UPLOAD_PIXELS:,} pixels: "
+                    "downscale it first"
+                )
+            size = f.size
+            f.draft("RGB", (max_side, max_side))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale
+            img = f.copy()  # decodes: a truncated file fails here
+    except FileNotFoundError as e:
+        raise ValueError(f"no such image file: {Path(path).name}; upload it again or pick an example") from e
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"image too large; the limit is {MAX_UPLOAD_PIXELS:,} pixels: downscale it first") from e
+    except Image.UnidentifiedImageError as e:
+        raise ValueError(
+            "that file is not an image this app can read: upload a PNG, JPEG, WebP, GIF or BMP picture"
+        ) from e
+    except (OSError, SyntaxError, EOFError) as e:  # truncated or corrupt data inside a known format
+        raise ValueError(
+            f"that file is not an image this app can read: it looks damaged or cut short ({e.__class__.__name__}); "
+            "upload the picture again, or save it as PNG or JPEG"
+        ) from e
+    img.info["original_size"] = size
+    return img
+
+
+def load_upload(img: Image.Image | np.ndarray | str | Path | None, max_side: int = MAX_SIDE) -> Image.Image:
+    """Any uploaded image (path, array or PIL; any mode, bit depth or size) as an RGB PIL image of at most about
+    max_side pixels on its long side (reduced by an integer factor; img.info["original_size"] keeps the upload's
+    size); ValueError with what to do if it is not one, or smaller than MIN_SIDE pixels."""
     if img is None:
         raise ValueError("no image given: upload one or pick an example")
     if isinstance(img, (str, Path)):
-        try:
-            with Image.open(img) as f:
-                if f.width * f.height > MAX_UPLOAD_PIXELS:
-                    raise ValueError(
-                        f"image too large ({f.width}x{f.height}); the limit is {MAX_UPLOAD_PIXELS:,} pixels"
-                    )
-                img = f.copy()
-        except (OSError, Image.DecompressionBombError) as e:
-            raise ValueError(f"that file is not an image this app can read ({e.__class__.__name__})") from e
+        img = _open(img, max_side)
     elif isinstance(img, np.ndarray):
-        a = img
-        if a.dtype != np.uint8:
-            a = np.clip(a * (255 if a.max() <= 1.0 else 1), 0, 255).astype(np.uint8)
-        img = Image.fromarray(a)
+        try:
+            a = img if img.dtype == np.uint8 else np.clip(img * (255 if img.max() <= 1.0 else 1), 0, 255)
+            img = Image.fromarray(a.astype(np.uint8))
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"that array is not an image (shape {img.shape}, {img.dtype})") from e
+    elif not isinstance(img, Image.Image):
+        raise ValueError(f"the image must be an uploaded picture, got {type(img).__name__}")
+    size = img.info.get("original_size", img.size)
+    if min(img.size) < MIN_SIDE:
+        raise ValueError(f"the image is {img.width}x{img.height} pixels; give one at least {MIN_SIDE}x{MIN_SIDE}")
+    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
+        img = _eight_bit(img)
+    if max(img.size) > max_side:
+        img = img.convert("RGBA" if "A" in img.getbands() or img.mode in ("P", "PA") else "RGB")
+        img = img.reduce(math.ceil(max(img.size) / max_side))
     if img.mode in ("RGBA", "LA", "P", "PA"):
         rgba = img.convert("RGBA")
         bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(bg, rgba)
-    return img.convert("RGB")
+    out = img.convert("RGB")
+    out.info["original_size"] = size
+    return out
 
 
 def fit_square(img: Image.Image, size: int) -> Image.Image:

@@ -19,8 +19,8 @@ from typing import Iterator, Sequence
 import torch
 from torch import Tensor
 
-from . import imagen
-from .core import checkpoint
+from . import checks, imagen
+from .core import checkpoint, text
 from .core.guidance import classifier_free
 from .core.precision import fast
 from .core.samplers import Denoiser, ddim_invert, final, sample_loop
@@ -35,6 +35,8 @@ STEPS_B, LR_B = 150, 3e-5  # the paper: 1500 steps at 5e-7 for a 2B model; a tin
 STEPS_C = 50  # stage C's DDIM steps, and the inversion's
 BATCH = 4  # timesteps per optimisation step (variance reduction; 8 cost 1.6x the time)
 ETAS = (0.0, 0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2)
+MAX_ETA = 1.5  # beyond 1: extrapolation past the target text
+MAX_STEPS = 5000  # stages A and B (a training loop on 2 cores: 5000 steps take about 20 minutes)
 ETA = 1.0  # the default edit (the paper's sweet spot is 0.6-0.8; with our tiny model the colour turns at ~0.9)
 
 
@@ -71,15 +73,16 @@ def run_stages(
     image, target: str, seed: int = 0, steps_a: int = STEPS_A, steps_b: int = STEPS_B
 ) -> Iterator[Progress | Edit]:
     """Stages A and B, yielding Progress every few steps and finally the Edit."""
-    target = imagen.check(target, 1.0, 1, 1, None)
-    if not target:
-        raise ValueError("type the target text, for example 'a green square'")
+    target = check_target(target)
+    seed = checks.seed(seed)
+    steps_a = checks.integer("stage A steps", steps_a, 0, MAX_STEPS)
+    steps_b = checks.integer("stage B steps", steps_b, 0, MAX_STEPS)
     t0 = time.perf_counter()
     x = from_pil(fit_square(load_upload(image), imagen.SIZE))[None]
     x32 = imagen.lowres(x).contiguous(memory_format=torch.channels_last)
     base, _ = checkpoint.load(imagen.BASE)
     base = base.to(memory_format=torch.channels_last)  # as load_denoiser does: training steps 15% faster at 32x32
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(seed)
     e_tgt = prompt_cond([target])
     e_opt = {k: v.clone().float() for k, v in e_tgt.items()}
     params = [e_opt["context"].requires_grad_(True), e_opt["pooled"].requires_grad_(True)]
@@ -111,6 +114,18 @@ def run_stages(
     yield Edit(x, e_tgt, e_opt, model, x_T, losses_a, losses_b, time.perf_counter() - t0)
 
 
+def check_target(target: str) -> str:
+    """The target text, cleaned (engines.checks.prompt); it may not be empty."""
+    return checks.prompt(
+        target, text.MAX_CHARS, "target text", "a green square", "type the target text, for example 'a green square'"
+    )
+
+
+def check_eta(eta: float) -> float:
+    """An interpolation weight eta in [0, MAX_ETA]."""
+    return checks.number("eta", eta, 0.0, MAX_ETA)
+
+
 def _denoiser(model: torch.nn.Module) -> Denoiser:
     """The fine-tuned copy as a Denoiser (bf16 autocast where native), for the inversion and stage C alike."""
     net = fast(model, onnx=False)  # a fresh copy per edit: exporting it would cost more than it saves
@@ -135,6 +150,8 @@ def generate_many(
     the input's inversion (or fresh noise, as in the paper), then the shipped SR model conditioned on the target
     text (as the paper does for Imagen's SR stages). Every eta gets the noise a single edit with this seed gets, so
     an edit does not depend on the others in its batch: (len(etas), 3, 64, 64)."""
+    etas = [check_eta(e) for e in etas]
+    seed, inverted = checks.seed(seed), checks.flag("stage C from the inversion", inverted)
     n = len(etas)
     sched = imagen.DIFFUSION.make_schedule()
     den = classifier_free(_denoiser(edit.model), null_text, scale)

@@ -12,12 +12,13 @@ from typing import Iterator
 import torch
 from torch import Tensor
 
+from . import checks
 from .core import checkpoint, text
 from .core.guidance import classifier_free
 from .core.nn import Autoencoder, AutoencoderConfig, UNet2D, UNetConfig
 from .core.nn.autoencoder import kl_to_standard_normal, reconstruction_loss
 from .core.recipe import FAST, load_denoiser
-from .core.samplers import Step, sample_loop
+from .core.samplers import SAMPLERS, Step, sample_loop
 from .core.train import TrainConfig, Trainer
 from .data.captions import CACHE_DIR, captioned, cond_for, drop_text, embed_all, null_text, prompt_cond
 
@@ -142,15 +143,16 @@ def generate(
     """Yield every Step in latent space (x and x0 are (n, 4, 16, 16)); decode() the last x for the images."""
     from .imagen import check
 
-    prompt = check(prompt, scale, steps, n, None)
+    r = check(prompt, scale, steps, n, None, seed)
+    sampler = checks.choice("sampler", sampler, SAMPLERS)
     base, schedule, _ = load_denoiser(LDM, lambda net, x, t, c: net(x, t, **c), clip=None)
-    den = classifier_free(base, null_text, float(scale))
-    n = int(n)
-    c = prompt_cond([prompt])
+    den = classifier_free(base, null_text, r.scale)
+    n = r.n
+    c = prompt_cond([r.prompt])
     cond = {"context": c["context"].expand(n, -1, -1), "context_mask": c["context_mask"].expand(n, -1)}
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(r.seed)
     x = torch.randn(n, NET.in_channels, SIZE // 4, SIZE // 4, generator=gen)
-    yield from sample_loop(sampler, den, x, schedule, int(steps), cond, generator=gen)
+    yield from sample_loop(sampler, den, x, schedule, r.steps, cond, generator=gen)
 
 
 def timed_generation(prompt: str, steps: int, n: int, seed: int = 0) -> tuple[Tensor, float]:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import checks
 from .core import checkpoint
 from .core.diffusion import noise_level_loss
 from .core.nn import UNet2D, UNetConfig
@@ -28,6 +29,7 @@ from .images import fit_square, from_pil, load_upload, to_pil
 MODEL = "palette-photos"
 SIZE = 64
 MAX_SAMPLES = 8
+MAX_STEPS = 1000
 TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1e-2}  # Palette's training config
 TEST_SCHEDULE = {"name": "linear", "T": 1000, "beta_start": 1e-4, "beta_end": 0.09}  # ... and its test config
 # Sampling walks the training schedule: the net is told gamma, so any schedule works, but 50 steps of the test one
@@ -173,12 +175,12 @@ def prepare(
 ) -> Job:
     """Turn an input into Palette's conditioning. With degrade=True the input is a clean image that is corrupted
     here (so the original is known); otherwise it is already grey / JPEG-damaged, and holes come from the mask."""
-    if task not in TASKS:
-        raise ValueError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
-    if task == "jpeg" and not 5 <= int(quality) <= 30:
-        raise ValueError(f"JPEG quality must be between 5 and 30, got {quality}")
+    task = checks.choice("task", task, TASKS)
+    side = checks.choice("uncropping side", side, SIDES)
+    quality = checks.integer("JPEG quality", quality, 5, 30)
+    degrade = checks.flag("degrade the input", degrade)
+    gen = torch.Generator().manual_seed(checks.seed(seed))
     x = from_pil(fit_square(load_upload(image), SIZE))[None]
-    gen = torch.Generator().manual_seed(int(seed))
     if task in ("inpainting", "uncropping"):
         m = load_mask(mask) if (task == "inpainting" and mask is not None) else None
         if task == "uncropping":
@@ -192,7 +194,7 @@ def prepare(
     if not degrade:
         cond = x if task == "jpeg" else corrupt(x, "colorization")[0]  # a colour upload is greyed for colorization
         return Job(task, None, cond, torch.ones(1, 1, SIZE, SIZE), None)
-    cond, mask_t = corrupt(x, task, quality=int(quality))
+    cond, mask_t = corrupt(x, task, quality=quality)
     return Job(task, x, cond, mask_t, None)
 
 
@@ -201,20 +203,18 @@ def restore(
 ) -> Iterator[Step]:
     """Yield every Step of n samples for one conditioning (n > 1 shows the diversity Palette stresses); multitask:
     JPEG restoration by the multi-task model instead of the specialist."""
-    if not 1 <= int(steps) <= 1000:
-        raise ValueError(f"steps must be between 1 and 1000, got {steps}")
-    if not 1 <= int(n) <= MAX_SAMPLES:
-        raise ValueError(f"number of samples must be between 1 and {MAX_SAMPLES}, got {n}")
-    if sampler not in SAMPLERS:
-        raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    steps = checks.integer("steps", steps, 1, MAX_STEPS)
+    n = checks.integer("number of samples", n, 1, MAX_SAMPLES)
+    seed = checks.seed(seed)
+    sampler = checks.choice("sampler", sampler, SAMPLERS)
+    multitask = checks.flag("the multi-task model for JPEG", multitask)
     denoiser, sched, scale = load(job.task, multitask)
-    n = int(n)
     cond = job.cond.expand(n, -1, -1, -1).contiguous()
     if job.known is not None:
         denoiser = known_pixels(denoiser, job.known.expand(n, -1, -1, -1), job.mask.expand(n, -1, -1, -1), sched)
-    gen = torch.Generator().manual_seed(int(seed))
+    gen = torch.Generator().manual_seed(seed)
     x_T = torch.randn(n, 3, SIZE, SIZE, generator=gen)
-    for s in sample_loop(sampler, denoiser, x_T, sched, int(steps), cond, generator=gen, variance=VARIANCE):
+    for s in sample_loop(sampler, denoiser, x_T, sched, steps, cond, generator=gen, variance=VARIANCE):
         if scale is not None:  # r_t -> y = x + r / s: the JPEG input plus the residual, noisy until the end
             last = s.index == s.total - 1
             y = cond + s.x / scale

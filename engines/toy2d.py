@@ -11,9 +11,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import checks
 from .core.nn import MLPConfig, MLPDenoiser
 from .core.recipe import Recipe, load_denoiser
-from .core.samplers import Denoiser, Step, sample_loop
+from .core.samplers import SAMPLERS, Denoiser, Step, sample_loop
 from .core.schedules import Schedule
 from .core.train import TrainConfig, Trainer
 
@@ -22,12 +23,12 @@ DIFFUSION = Recipe("linear", 1000, "eps", None, "l2")  # DDPM as published: L_si
 NET = MLPConfig(dim=2, hidden=128, layers=3, emb_dim=32)
 TRAIN = TrainConfig(steps=4000, batch_size=512, lr=2e-3, warmup=100, ema_decay=0.995, save_every=1000)
 MAX_POINTS = 5000
+MAX_STEPS = 1000  # the schedule's T
 
 
 def check_toy(name: str) -> str:
-    if name not in TOYS:
-        raise ValueError(f"unknown toy data set {name!r}; choose one of {', '.join(TOYS)}")
-    return name
+    """The name of a toy data set; ValueError naming the choices for anything else."""
+    return checks.choice("toy data set", name, TOYS)
 
 
 @lru_cache(maxsize=4)
@@ -80,12 +81,15 @@ def sample(
     name: str = "moons", sampler: str = "ddpm", steps: int = 50, n: int = 1000, seed: int = 0, eta: float = 0.0
 ) -> Iterator[Step]:
     """Yield every Step while n points flow from N(0, I) to the data."""
-    if not 1 <= int(n) <= MAX_POINTS:
-        raise ValueError(f"number of points must be between 1 and {MAX_POINTS}, got {n}")
+    check_toy(name)
+    sampler = checks.choice("sampler", sampler, SAMPLERS)
+    steps = checks.integer("steps", steps, 1, MAX_STEPS)
+    n = checks.integer("number of points", n, 1, MAX_POINTS)
+    seed, eta = checks.seed(seed), checks.number("eta", eta, 0.0, 1.0)
     denoiser, schedule = load(name)
-    gen = torch.Generator().manual_seed(int(seed))
-    x_T = torch.randn(int(n), 2, generator=gen)
-    yield from sample_loop(sampler, denoiser, x_T, schedule, int(steps), eta=eta, generator=gen)
+    gen = torch.Generator().manual_seed(seed)
+    x_T = torch.randn(n, 2, generator=gen)
+    yield from sample_loop(sampler, denoiser, x_T, schedule, steps, eta=eta, generator=gen)
 
 
 @torch.inference_mode()
