@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
+import math
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Sequence
 
 import gradio as gr
+import gradio.utils as gr_utils
 import numpy as np
 import plotly.graph_objects as go
 
+from engines import checks
 from engines.core.checkpoint import MissingWeightsError
 
 from .compute import on_compute_thread
 
 HEAVY = "cpu"  # concurrency id shared by every sampling event: one at a time on a 2-core machine
 TRAINING = "train"  # live training gets a slot of its own, so it never blocks sampling
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+UNEXPECTED = "the app hit an unexpected error"  # the start of a message that is a bug, not a visitor's mistake
 
 
 def paper_card(title: str, authors: str, link: str, equation: str, headline: str, scaled: str) -> gr.Markdown:
@@ -32,13 +39,20 @@ def paper_card(title: str, authors: str, link: str, equation: str, headline: str
     )
 
 
+def _as_gr_error(e: Exception) -> gr.Error:
+    """The gr.Error a visitor sees for an exception from an event: the engines' ValueError / FileNotFoundError
+    message as it is; anything else (a bug, not bad input) named as unexpected, with its text, and logged."""
+    if isinstance(e, (ValueError, FileNotFoundError)):
+        return gr.Error(str(e), duration=None if isinstance(e, MissingWeightsError) else 10)
+    logging.getLogger("playground").error("unexpected error in an event", exc_info=e)
+    return gr.Error(f"{UNEXPECTED} ({type(e).__name__}: {e}); the input may be valid: please report it", duration=None)
+
+
 def user_errors(fn: Callable) -> Callable:
-    """Turn the engines' ValueError / missing-weights errors into gr.Error, so the UI shows the message, not a crash;
+    """Turn every exception of an event into a gr.Error with its message (the engines' ValueError / missing-weights
+    errors as they are, anything else as an unexpected error), so the UI and the API never show a bare "Error";
     the body runs on the app's compute thread (playground/compute.py)."""
     fn = on_compute_thread(fn)
-
-    def convert(e: Exception) -> gr.Error:
-        return gr.Error(str(e), duration=None if isinstance(e, MissingWeightsError) else 10)
 
     if inspect.isgeneratorfunction(fn):
 
@@ -46,8 +60,10 @@ def user_errors(fn: Callable) -> Callable:
         def gen(*args, **kwargs):
             try:
                 yield from fn(*args, **kwargs)
-            except (ValueError, FileNotFoundError) as e:
-                raise convert(e) from e
+            except gr.Error:
+                raise
+            except Exception as e:
+                raise _as_gr_error(e) from e
 
         return gen
 
@@ -55,17 +71,73 @@ def user_errors(fn: Callable) -> Callable:
     def call(*args, **kwargs):
         try:
             return fn(*args, **kwargs)
-        except (ValueError, FileNotFoundError) as e:
-            raise convert(e) from e
+        except gr.Error:
+            raise
+        except Exception as e:
+            raise _as_gr_error(e) from e
 
     return call
 
 
+def upload_roots() -> list[Path]:
+    """The only folders an upload is read from: Gradio's upload folder (GRADIO_TEMP_DIR or its default) and the
+    repository's examples/."""
+    return [Path(gr_utils.get_upload_folder()), EXAMPLES]
+
+
 def upload_path(payload) -> str | None:
-    """The file path inside a raw (preprocess=False) image payload, or the value itself if it is already a path."""
+    """The file path of a raw (preprocess=False) image payload or a path, if the file lies in upload_roots();
+    ValueError otherwise, so an API caller cannot make the app read a file it did not upload."""
     if isinstance(payload, dict):
-        return payload.get("path") or payload.get("url")
-    return payload
+        if not payload.get("path") and payload.get("url"):
+            raise ValueError("images are read from uploads, not from URLs: download the picture and upload it")
+        payload = payload.get("path")
+    if payload is None:
+        return None
+    return str(checks.inside(payload, upload_roots()))
+
+
+def _editor_paths(payload) -> list:
+    return [f.path for f in [payload.background, payload.composite, *payload.layers] if f is not None and f.path]
+
+
+def _unreadable(c: gr.components.Component, payload, e: Exception) -> str:
+    """What to tell a visitor whose value Gradio's preprocessing of component c failed on."""
+    label = c.label or type(c).__name__
+    if isinstance(e, ValueError) and not isinstance(c, (gr.Slider, gr.Number)):
+        return str(e)  # upload_path's message
+    if isinstance(c, (gr.Slider, gr.Number)):
+        lo, hi = (-math.inf if v is None else v for v in (c.minimum, c.maximum))
+        try:
+            checks.number(label, payload, lo, hi)
+        except ValueError as v:
+            return str(v)
+    if isinstance(c, (gr.Image, gr.ImageEditor)):
+        return f"{label}: that file is not an image this app can read ({type(e).__name__}): upload a PNG or JPEG"
+    return f"{label}: could not read {checks.shown(payload)} ({type(e).__name__})"
+
+
+def clear_preprocess(*components: gr.components.Component) -> list[gr.components.Component]:
+    """For an event that keeps Gradio's preprocessing (the ImageEditor needs it: the browser sends its layers as
+    blobs that only its preprocess reads): Gradio answers a wrong type (a string or None for a slider, NaN for a
+    whole-number field) with a bare "Error"; this makes those components answer with the engines' checks' message
+    instead, and read editor files only from upload_roots(). Returns the components, for the event's inputs."""
+    for c in components:
+        original = c.preprocess
+
+        def preprocess(payload, _original=original, _c=c):
+            try:
+                if isinstance(_c, gr.ImageEditor) and payload is not None:
+                    for path in _editor_paths(payload):
+                        upload_path(path)
+                return _original(payload)
+            except gr.Error:
+                raise
+            except Exception as e:
+                raise gr.Error(_unreadable(_c, payload, e)) from e
+
+        c.preprocess = preprocess
+    return list(components)
 
 
 class Throttle:

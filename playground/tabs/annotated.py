@@ -8,7 +8,7 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
-from engines import annotated, ddpm, toy2d
+from engines import annotated, checks, ddpm, toy2d
 from engines.core import checkpoint
 from engines.core.nn import UNet2D
 from engines.core.schedules import SCHEDULES
@@ -31,7 +31,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 @user_errors
 def annotated_schedules(T: float):
-    curves = annotated.schedule_curves(int(T))
+    curves = annotated.schedule_curves(T)
     return (
         curves_figure(curves, "alpha_bar", "alpha_bar_t: how much signal is left", "alpha_bar"),
         curves_figure(curves, "log_snr", "log SNR(t)", "log SNR"),
@@ -41,7 +41,7 @@ def annotated_schedules(T: float):
 @user_errors
 def annotated_forward(image, schedule: str, t: float, T: float, seed: float):
     """Runs with preprocess=False, so a file that is not an image reaches the engine and gets its clear message."""
-    x_t, strip, ts = annotated.forward_process(upload_path(image), schedule, int(t), int(T), int(seed))
+    x_t, strip, ts = annotated.forward_process(upload_path(image), schedule, t, T, seed)
     big = x_t.resize((2 * x_t.width, 2 * x_t.height), Image.Resampling.NEAREST)  # show the noise pixel by pixel
     return big, strip, "strip at t = " + ", ".join(map(str, ts))
 
@@ -59,11 +59,11 @@ def network_table(dataset: str) -> list[list]:
 def annotated_toy(toy: str, sampler: str, steps: float, n: float, seed: float, arrows: bool):
     """Stream the cloud flowing from noise to the data (paced, at most ~10 frames a second) with the learned
     direction field at the current t; finish with an animation that can be replayed and scrubbed."""
-    ref = toy2d.data(toy, 1500, 7)
-    pace = Throttle(0.1)
-    keep_every = max(1, int(steps) // 40)
-    snapshots = []
-    for s in toy2d.sample(toy, sampler, int(steps), int(n), int(seed)):
+    arrows = checks.flag("arrows", arrows)
+    for s in toy2d.sample(toy, sampler, steps, n, seed):  # raw values (preprocess=False): the engine checks them
+        if s.index == 0:
+            ref, pace, snapshots = toy2d.data(toy, 1500, 7), Throttle(0.1), []
+            keep_every = max(1, s.total // 40)
         last = s.index == s.total - 1
         if s.index % keep_every == 0 or last:
             snapshots.append((f"t={s.t}" if not last else "x_0", s.x.numpy()))
@@ -80,7 +80,7 @@ def annotated_toy(toy: str, sampler: str, steps: float, n: float, seed: float, a
 def annotated_train(seconds: float, loss: str, schedule: str, seed: float):
     """Train a tiny DDPM on the digits for the chosen time, streaming its loss and samples."""
     samples = None
-    for u in annotated.live_train(float(seconds), loss, schedule, seed=int(seed)):
+    for u in annotated.live_train(seconds, loss, schedule, seed=seed):  # raw values: the engine checks them
         samples = u.samples or samples
         status = f"step {u.step} · {u.seconds:.0f}/{float(seconds):.0f} s · loss {u.losses[-1]:.4f}" + (
             " · done" if u.done else ""
@@ -107,7 +107,7 @@ def build() -> None:
         ab0, snr0 = annotated_schedules(1000)
         with gr.Row():
             ab_plot, snr_plot = gr.Plot(ab0), gr.Plot(snr0)
-        T.release(annotated_schedules, T, [ab_plot, snr_plot], api_name="annotated_schedules")
+        T.release(annotated_schedules, T, [ab_plot, snr_plot], api_name="annotated_schedules", preprocess=False)
     with gr.Accordion("2 · The forward process q(x_t | x_0)", open=True):
         with gr.Row():
             with gr.Column():
@@ -169,6 +169,7 @@ def build() -> None:
             concurrency_id=HEAVY,
             concurrency_limit=1,
             show_progress="minimal",
+            preprocess=False,
         )
     with gr.Accordion("5 · Train it live", open=True):
         gr.Markdown(
@@ -195,5 +196,6 @@ def build() -> None:
             concurrency_id=TRAINING,
             concurrency_limit=1,
             show_progress="minimal",
+            preprocess=False,
         )
         train_stop.click(None, None, None, cancels=[tev])

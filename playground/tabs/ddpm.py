@@ -7,6 +7,7 @@ import tempfile
 import gradio as gr
 
 from engines import ddpm
+from engines.checks import unlabel
 from engines.images import batch_grid, grid, save_gif, to_pil
 
 from ..widgets import HEAVY, Throttle, paper_card, schedule_figure, user_errors
@@ -23,9 +24,8 @@ def _upscale(dataset: str) -> int:
 @user_errors
 def ddpm_sample(dataset: str, sampler: str, steps: float, eta: float, seed: float, n: float):
     """Stream x_t and x0_hat grids (about every 0.2 s) with the schedule chart; finish with grid, strip and GIF."""
-    sampler = SAMPLER_LABELS.get(sampler, sampler)
-    steps, n, seed = int(steps), int(n), int(seed)
-    ddpm.validate(dataset, sampler, steps, n, eta)
+    r = ddpm.validate(dataset, unlabel(sampler, SAMPLER_LABELS), steps, n, eta, seed)  # raw values: preprocess=False
+    dataset, sampler, steps, n, eta, seed = r.dataset, r.sampler, r.steps, r.n, r.eta, r.seed
     curves = ddpm.schedule_curves(dataset)
     up = _upscale(dataset)
     throttle = Throttle(0.2)
@@ -106,6 +106,7 @@ def build() -> None:
         concurrency_id=HEAVY,
         concurrency_limit=1,
         show_progress="minimal",
+        preprocess=False,  # every value reaches the engine's checks as sent
     )
     stop.click(None, None, None, cancels=[ev])
     gr.Examples(

@@ -6,6 +6,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from engines import guidance
+from engines.checks import unlabel
 from engines.data import shapes
 from engines.images import batch_grid
 
@@ -23,9 +24,9 @@ SWEEP_SCALES = {"cfg": [0.0, 1.0, 3.0, 7.0], "classifier": [0.0, 1.0, 3.0, 10.0]
 @user_errors
 def guidance_sample(label: str, method: str, scale: float, steps: float, n: float, seed: float):
     """Stream x_t and x0_hat while the batch denoises under the chosen guidance; finish with the judged accuracy."""
-    method = METHOD_LABELS.get(method, method)
+    method = unlabel(method, METHOD_LABELS)
     throttle = Throttle(0.2)
-    for s in guidance.sample(label, method, float(scale), int(steps), int(n), int(seed)):
+    for s in guidance.sample(label, method, scale, steps, n, seed):  # raw values (preprocess=False): checked there
         last = s.index == s.total - 1
         if throttle(force=s.index == 0 or last):
             x_t, x0 = batch_grid(s.x, 2), batch_grid(s.x0, 2)
@@ -70,11 +71,12 @@ def tradeoff_figure(rows: list[dict], method: str) -> go.Figure:
 @user_errors
 def guidance_sweep(label: str, method: str, steps: float, n: float, seed: float, progress=gr.Progress()):
     """The same seeds at several scales, side by side, with the fidelity / diversity chart."""
-    method = METHOD_LABELS.get(method, method)
+    r = guidance.validate(label, unlabel(method, METHOD_LABELS), 1.0, steps, n, seed=seed)  # raw values: checked
+    method, steps, n, seed = r.method, r.steps, r.n, r.seed
     scales = SWEEP_SCALES[method]
     rows = []
     for s in progress.tqdm(scales, desc="scales"):
-        rows += guidance.sweep(label, method, [s], int(steps), int(n), int(seed))
+        rows += guidance.sweep(label, method, [s], steps, n, seed)
     gallery = [
         (batch_grid(r["x"], 2), f"s = {r['scale']:g}: class {r['both']:.0%}, diversity {r['diversity']:.2f}")
         for r in rows
@@ -131,6 +133,7 @@ def build() -> None:
         concurrency_id=HEAVY,
         concurrency_limit=1,
         show_progress="minimal",
+        preprocess=False,  # every value reaches the engine's checks as sent
     )
     stop.click(None, None, None, cancels=[ev])
     with gr.Accordion("Sweep the scale: the fidelity / diversity trade-off", open=True):
@@ -145,6 +148,7 @@ def build() -> None:
             api_name="guidance_sweep",
             concurrency_id=HEAVY,
             concurrency_limit=1,
+            preprocess=False,
         )
     gr.Examples(
         [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from engines import imagen
+from engines import checks, imagen
 from engines.images import batch_grid
 
 from ..widgets import HEAVY, Throttle, paper_card, prompt_controls, user_errors
@@ -18,11 +18,12 @@ PROMPTS = ["a red circle on the left", "a large blue square in the center on a y
 def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: float, steps: float, sr_steps: float,
                     n: float, seed: float, colour_guidance: bool = imagen.COLOUR_GUIDANCE):
     """Stream both stages; with thresholding on, also show the same seeds' base without it (what it prevents)."""
-    p = float(percentile) if thresholding else None
-    colour_guidance = bool(colour_guidance)
+    thresholding = checks.flag("dynamic thresholding", thresholding)  # raw values (preprocess=False): checked
+    r = imagen.check(prompt, scale, steps, n, percentile if thresholding else None, seed)
+    prompt, colour_guidance = r.prompt, checks.flag("colour guidance", colour_guidance)
     throttle = Throttle(0.25)
     base_img = sr_img = None
-    stages = imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), p, int(sr_steps),
+    stages = imagen.generate(prompt, r.scale, r.steps, r.n, r.seed, r.threshold, sr_steps,
                              colour_guidance=colour_guidance)
     for stage, s in stages:
         last = s.index == s.total - 1
@@ -98,5 +99,6 @@ def build() -> None:
     ev = c.run.click(imagen_generate, [c.prompt, c.scale, extra["thresholding"], extra["percentile"], c.steps,
                                        extra["sr_steps"], c.n, c.seed, extra["colour_guidance"]],
                      [base, sr, compare, c.status],
-                     api_name="imagen_generate", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
+                     api_name="imagen_generate", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal",
+                     preprocess=False)
     c.stop.click(None, None, None, cancels=[ev])

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from engines import imagic, imagic_quality
+from engines import checks, imagic, imagic_quality
 from engines.images import to_pil
 
-from ..widgets import TRAINING, paper_card, user_errors
+from ..widgets import TRAINING, paper_card, upload_path, user_errors
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -20,9 +20,11 @@ def _reading(edit, x, eta: float, target: str) -> str:
 
 @user_errors
 def imagic_edit(image, target: str, eta: float, seed: float, inverted: bool):
-    """Stages A and B with progress, then stage C at the chosen eta and the whole eta strip; the Edit goes to State."""
+    """Stages A and B with progress, then stage C at the chosen eta and the whole eta strip; the Edit goes to State.
+    Runs with preprocess=False: the upload is read only from Gradio's upload folder, every value checked first."""
+    eta, seed, inverted = imagic.check_eta(eta), checks.seed(seed), checks.flag("stage C from the inversion", inverted)
     edit = None
-    for item in imagic.run_stages(image, target, int(seed)):
+    for item in imagic.run_stages(upload_path(image), target, seed):
         if isinstance(item, imagic.Edit):
             edit = item
         else:
@@ -107,6 +109,7 @@ def build() -> None:
         concurrency_id=TRAINING,
         concurrency_limit=1,
         show_progress="minimal",
+        preprocess=False,
     )
     eta.release(
         imagic_eta,

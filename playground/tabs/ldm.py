@@ -26,7 +26,7 @@ def latent_channels(z: torch.Tensor):
 @user_errors
 def ldm_generate(prompt: str, scale: float, steps: float, n: float, seed: float):
     throttle = Throttle(0.25)
-    for s in ldm.generate(prompt, float(scale), int(steps), int(n), int(seed)):
+    for s in ldm.generate(prompt, scale, steps, n, seed):  # raw values (preprocess=False): checked there
         last = s.index == s.total - 1
         if throttle(force=last):
             with torch.inference_mode():
@@ -39,7 +39,9 @@ def ldm_generate(prompt: str, scale: float, steps: float, n: float, seed: float)
 @user_errors
 def ldm_compare(prompt: str, scale: float, steps: float, n: float, seed: float):
     """The same prompt, steps and seed: latent diffusion vs pixel-space generation at 64x64 (the Imagen cascade)."""
-    x_l, t_l = ldm.timed_generation(prompt, int(steps), int(n), int(seed))
+    r = imagen.check(prompt, scale, steps, n, None, seed)  # raw values (preprocess=False): checked first
+    prompt, scale, steps, n, seed = r.prompt, r.scale, r.steps, r.n, r.seed
+    x_l, t_l = ldm.timed_generation(prompt, steps, n, seed)
     t0 = time.perf_counter()
     for _, s in imagen.generate(prompt, float(scale), int(steps), int(n), int(seed), imagen.PERCENTILE, int(steps)):
         pass
@@ -71,7 +73,8 @@ def build() -> None:
                 images = gr.Image(label="decoded D(z)", type="pil", format="png", elem_classes="pixelated")
     gr.Examples([[p] for p in PROMPTS], [c.prompt], label="Prompts: colour, shape, position, size, two objects")
     ev = c.run.click(ldm_generate, [c.prompt, c.scale, c.steps, c.n, c.seed], [latents, images, c.status],
-                     api_name="ldm_generate", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
+                     api_name="ldm_generate", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal",
+                     preprocess=False)
     c.stop.click(None, None, None, cancels=[ev])
     with gr.Accordion("Latent vs pixel space, measured", open=True):
         cmp_btn = gr.Button("Time both on this prompt")
@@ -80,4 +83,4 @@ def build() -> None:
             pix_img = gr.Image(label="pixel space (Imagen cascade)", type="pil", elem_classes="pixelated")
         cmp_text = gr.Markdown()
         cmp_btn.click(ldm_compare, [c.prompt, c.scale, c.steps, c.n, c.seed], [lat_img, pix_img, cmp_text], api_name="ldm_compare",
-                      concurrency_id=HEAVY, concurrency_limit=1)
+                      concurrency_id=HEAVY, concurrency_limit=1, preprocess=False)

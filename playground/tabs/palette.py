@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from PIL import Image
 
-from engines import palette, palette_quality
+from engines import checks, palette, palette_quality
 from engines.data.degrade import SIDES, TASKS, brush_mask
 from engines.images import batch_grid, to_pil
 
-from ..widgets import HEAVY, Throttle, paper_card, user_errors
+from ..widgets import HEAVY, Throttle, clear_preprocess, paper_card, user_errors
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 PRESETS = ("painted (use the brush)", "centre box", "free-form strokes", "left half")
@@ -57,14 +57,15 @@ def palette_restore(
 ):
     """Stream the n samples' x0 estimates; finish with the samples, their mean, the conditioning and the original."""
     image = (editor or {}).get("background") if isinstance(editor, dict) else editor
-    mask = preset_mask(preset, editor, int(seed)) if task == "inpainting" else None
-    job = palette.prepare(task, image, mask, side, int(quality), not as_is, int(seed))
+    as_is, seed = checks.flag("already degraded", as_is), checks.seed(seed)
+    mask = preset_mask(checks.choice("inpainting mask", preset, PRESETS), editor, seed) if task == "inpainting" else None
+    job = palette.prepare(task, image, mask, side, quality, not as_is, seed)
     shown_cond = job.cond if job.known is None else job.known * (1 - job.mask) + job.mask  # holes shown white
     cond_img = to_pil(shown_cond[0]).resize((256, 256), Image.Resampling.NEAREST)
     original = None if job.clean is None else to_pil(job.clean[0]).resize((256, 256), Image.Resampling.NEAREST)
     throttle = Throttle(0.25)
     model = "the JPEG model" if palette.model_for(task, multitask) == palette.JPEG_MODEL else "the multi-task model"
-    for s in palette.restore(job, int(steps), int(n), int(seed), multitask=bool(multitask)):
+    for s in palette.restore(job, steps, n, seed, multitask=multitask):  # the engine checks them
         last = s.index == s.total - 1
         if throttle(force=s.index == 0) and not last:
             yield cond_img, batch_grid(s.x0.clamp(-1, 1), 3), None, original, f"step {s.index + 1}/{s.total}"
@@ -166,7 +167,7 @@ def build() -> None:
     )
     ev = run.click(
         palette_restore,
-        [task, editor, preset, side, quality, as_is, steps, n, seed, multitask],
+        clear_preprocess(task, editor, preset, side, quality, as_is, steps, n, seed, multitask),
         [cond, samples, mean, original, status],
         api_name="palette_restore",
         concurrency_id=HEAVY,

@@ -38,7 +38,7 @@ def sr3_upscale(image, steps: float, seed: float, sampler: str):
     original = _original(path)
     throttle = Throttle(0.25)
     note = (prep.note + " ") if prep.note else ""
-    for s in sr3.upscale(path, int(steps), int(seed), sampler):
+    for s in sr3.upscale(path, steps, seed, sampler):  # raw values (preprocess=False): checked there
         last = s.index == s.total - 1
         if throttle(force=last or s.index == 0) and not last:
             yield lr_view, bic, to_pil(s.x0[0].clamp(-1, 1)), original, f"{note}step {s.index + 1}/{s.total}"
