@@ -91,14 +91,32 @@ def guided_z(lion: Lion, guidance: float) -> Denoiser:
     return classifier_free(lion.ddm_z, null_category, guidance)
 
 
-def validate(category: str, n: int, steps: int, guidance: float, sampler: str = "ddim") -> tuple[int, int, int]:
-    """(category index, n, steps) of a request, or a ValueError that says what to change."""
-    checks.choice("category", category, shapes3d.CATEGORIES)
-    n = checks.integer("number of shapes", n, 1, MAX_SHAPES)
-    steps = checks.integer("steps", steps, 1, MAX_STEPS)
-    checks.number("guidance scale", guidance, 0.0, MAX_GUIDANCE)
-    checks.choice("sampler", sampler, SAMPLERS)
-    return shapes3d.CATEGORIES.index(category), n, steps
+@dataclass(frozen=True)
+class Request:
+    """A checked sampling request."""
+
+    category: str
+    index: int  # the category's index, DDM_z's class
+    n: int
+    steps: int
+    seed: int
+    guidance: float
+    sampler: str
+
+
+def validate(category, n, steps, seed, guidance, sampler="ddim") -> Request:
+    """A request's values checked (raw values from the app, the API or the command line), or a ValueError that says
+    what to change."""
+    category = checks.choice("category", category, shapes3d.CATEGORIES)
+    return Request(
+        category,
+        shapes3d.CATEGORIES.index(category),
+        checks.integer("number of shapes", n, 1, MAX_SHAPES, " on this machine"),
+        checks.integer("steps", steps, 1, MAX_STEPS),
+        checks.seed(seed),
+        checks.number("guidance scale", guidance, 0.0, MAX_GUIDANCE),
+        checks.choice("sampler", sampler, SAMPLERS),
+    )
 
 
 @dataclass(frozen=True)
@@ -159,18 +177,18 @@ def sample(
 ) -> Iterator[Frame | Shapes]:
     """LION's sampling (`lion.py:sample`): z0 ~ DDM_z(. | category) in `steps` steps, then h0 ~ DDM_h(. | z0) in
     `steps` steps, then x = Dec(h0, z0). Yields a Frame per step of each stage, then the Shapes."""
-    cat, n, steps = validate(category, n, steps, guidance, sampler)
+    r = validate(category, n, steps, seed, guidance, sampler)
     lion = load()
-    gen = torch.Generator().manual_seed(checks.seed(seed))
+    gen = torch.Generator().manual_seed(r.seed)
     dz, c = lion.stats["z_mean"].numel(), lion.stats["h_mean"].numel()
-    z_T, h_T = _noise((n, dz), gen), _noise((n, shapes3d.N_POINTS, c), gen)
-    y = torch.full((n,), cat, dtype=torch.long)
-    for item in _stream(lion, guided_z(lion, guidance), z_T, h_T, y, steps, sampler, gen):
+    z_T, h_T = _noise((r.n, dz), gen), _noise((r.n, shapes3d.N_POINTS, c), gen)
+    y = torch.full((r.n,), r.index, dtype=torch.long)
+    for item in _stream(lion, guided_z(lion, r.guidance), z_T, h_T, y, r.steps, r.sampler, gen):
         if isinstance(item, Frame):
             yield item
         else:
             z, h = item
-            yield Shapes(category, z, h, lion.decode(h, z))
+            yield Shapes(r.category, z, h, lion.decode(h, z))
 
 
 def final_shapes(frames: Iterator[Frame | Shapes]) -> Shapes:
@@ -261,21 +279,20 @@ def interpolate(
 ) -> Shapes:
     """LION's latent interpolation: slerp both priors' starting noises between two seeds and run the deterministic
     DDIM sampler on each mix, so the strip moves smoothly from one sample to the other."""
-    cat, _, steps = validate(category, 1, steps, guidance)
+    r = validate(category, 1, steps, seed_a, guidance)
     frames = checks.integer("frames", frames, 2, MAX_SHAPES)
     lion = load()
     dz, c = lion.stats["z_mean"].numel(), lion.stats["h_mean"].numel()
     ends = []
-    for sd in (seed_a, seed_b):
-        gen = torch.Generator().manual_seed(checks.seed(sd))
+    for sd in (r.seed, checks.seed(seed_b, "seed B")):
+        gen = torch.Generator().manual_seed(sd)
         ends.append((_noise((1, dz), gen), _noise((1, shapes3d.N_POINTS, c), gen)))
     ws = np.linspace(0, 1, frames)
     z_T = torch.cat([slerp(ends[0][0], ends[1][0], w) for w in ws])
     h_T = torch.cat([slerp(ends[0][1], ends[1][1], w) for w in ws])
-    y = torch.full((frames,), cat, dtype=torch.long)
-    z = list(sample_loop("ddim", guided_z(lion, guidance), z_T, lion.schedule, steps, cond=y))[-1].x
-    h = list(sample_loop("ddim", lion.ddm_h, h_T, lion.schedule, steps, cond=z))[-1].x
-    return Shapes(category, z, h, lion.decode(h, z))
+    y = torch.full((frames,), r.index, dtype=torch.long)
+    *_, (z, h) = _stream(lion, guided_z(lion, r.guidance), z_T, h_T, y, r.steps)
+    return Shapes(r.category, z, h, lion.decode(h, z))
 
 
 def height_colours(points: np.ndarray) -> np.ndarray:

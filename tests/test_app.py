@@ -19,6 +19,7 @@ API_NAMES = {
     "imagen": {"/imagen_generate"},
     "ldm": {"/ldm_generate"},
     "imagic": {"/imagic_edit"},
+    "lion": {"/lion_sample", "/lion_vary", "/lion_interpolate"},
 }
 
 
@@ -149,3 +150,19 @@ def test_imagic_edit_streams_its_stages(client):
     with pytest.raises(Exception, match="type the target text"):
         client.predict(handle_file(str(ROOT / "examples" / "imagic_yellow_square.png")), "", 1.0, 0, True,
                        api_name="/imagic_edit")
+
+
+@needs_tab("lion")
+def test_lion_sample_vary_and_interpolate(client):
+    job = client.submit("table", 2.0, 6, 2, 0, "DDIM", api_name="/lion_sample")
+    updates = list(job)
+    assert any("stage 1 of 2" in str(u[-1]) for u in updates) and any("stage 2 of 2" in str(u[-1]) for u in updates)
+    plot, ply, glb, gallery, files, status = job.result()
+    assert status.startswith("done") and ply.endswith(".ply") and glb.endswith(".glb") and len(files) == 4
+    assert plot["type"] == "plotly" and len(gallery) == 2
+    fig, variations, text = client.predict(handle_file(ply), 0.3, 2, 6, 0, api_name="/lion_vary")
+    assert text.startswith("done") and len(variations) == 3  # the source, then two variations
+    strip, text = client.predict("table", 0, 1, 3, 6, 2.0, api_name="/lion_interpolate")
+    assert os.path.exists(strip) and "3 shapes" in text
+    with pytest.raises(Exception, match="unknown category"):
+        client.predict("sofa", 2.0, 6, 1, 0, "DDIM", api_name="/lion_sample")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gradio as gr
 
 from engines import lion
+from engines.checks import unlabel
 from engines.data import shapes3d
 from engines.files import temp_path
 from engines.pointviews import render, strip
@@ -42,11 +43,12 @@ def _stream(frames, title: str):
 
 
 @user_errors
-def lion_sample(category: str, guidance: float, steps: float, n: float, seed: float, sampler: str = "DDIM"):
-    """Stream both priors' steps, then the first cloud (PLY) and its mesh (GLB), renders of all, every file."""
-    sampler = SAMPLER_LABELS.get(sampler, sampler)
-    frames = lion.sample(category, n, steps, seed, guidance, sampler)
-    for kind, value, status in _stream(frames, f"{category}, seed {seed}: x = Dec(h0, z0)"):
+def lion_sample(category, guidance, steps, n, seed, sampler="DDIM"):
+    """Stream both priors' steps, then the first cloud (PLY) and its mesh (GLB), renders of all, every file. Raw
+    values (preprocess=False): the engine checks them."""
+    r = lion.validate(category, n, steps, seed, guidance, unlabel(sampler, SAMPLER_LABELS))
+    frames = lion.sample(r.category, r.n, r.steps, r.seed, r.guidance, r.sampler)
+    for kind, value, status in _stream(frames, f"{r.category}, seed {r.seed}: x = Dec(h0, z0)"):
         if kind == "frame":
             yield value, gr.skip(), gr.skip(), gr.skip(), gr.skip(), status
         elif kind == "status":
@@ -54,29 +56,29 @@ def lion_sample(category: str, guidance: float, steps: float, n: float, seed: fl
         else:
             fig, files, gallery = value
             yield (fig, files[0][0], files[0][1], gallery, [p for pair in files for p in pair],
-                   f"done: {len(files)} {category}(s), {int(steps)} {sampler} steps per prior, guidance {guidance:g}; "
-                   "the first one's cloud and mesh are in the viewers, all of them below")
+                   f"done: {r.n} {r.category}(s), {r.steps} {r.sampler.upper()} steps per prior, guidance "
+                   f"{r.guidance:g}; the first one's cloud and mesh are in the viewers, all of them below")
 
 
 @user_errors
-def lion_vary(shape_file, t_frac: float, n: float, steps: float, seed: float):
+def lion_vary(shape_file, t_frac, n, steps, seed):
     """Diffuse-denoise the shape in the point-cloud viewer: n variations at t = t_frac T, streamed."""
     points = lion.read_cloud(upload_path(shape_file))
     frames = lion.vary(points, t_frac, n, steps, seed)
-    for kind, value, status in _stream(frames, f"variation 0 of {int(n)}, t = {t_frac:g} T"):
+    for kind, value, status in _stream(frames, f"variation 0, t = {t_frac} T"):
         if kind != "done":
             yield (value if kind == "frame" else gr.skip()), gr.skip(), status
         else:
             fig, _, gallery = value
             yield fig, [(render(points, 200), "source")] + gallery, (
-                f"done: {int(n)} variations at t = {t_frac:g} T (small t keeps the shape, large t samples anew)")
+                f"done: {len(gallery)} variations at t = {t_frac} T (small t keeps the shape, large t samples anew)")
 
 
 @user_errors
-def lion_interpolate(category: str, seed_a: float, seed_b: float, frames: float, steps: float, guidance: float):
+def lion_interpolate(category, seed_a, seed_b, frames, steps, guidance):
     """A strip from seed A's sample to seed B's, by interpolating both priors' starting noises."""
     out = lion.interpolate(category, seed_a, seed_b, frames, steps, guidance)
-    return strip(list(out.points.numpy()), 180), f"{int(frames)} shapes from seed {seed_a} to seed {seed_b}"
+    return strip(list(out.points.numpy()), 180), f"{len(out.points)} shapes from seed {seed_a} to seed {seed_b}"
 
 
 def build() -> None:
@@ -119,7 +121,7 @@ def build() -> None:
     files = gr.File(label="Every shape's PLY and GLB", file_count="multiple")
     ev = run.click(lion_sample, [category, guidance, steps, n, seed, sampler],
                    [plot, cloud, mesh, gallery, files, status], api_name="lion_sample", concurrency_id=HEAVY,
-                   concurrency_limit=1, show_progress="minimal")
+                   concurrency_limit=1, show_progress="minimal", preprocess=False)
     gr.Examples([["chair", 2.0, 25, 4, 0], ["airplane", 2.0, 25, 4, 1], ["lamp", 3.0, 50, 2, 2],
                  ["mug", 1.0, 25, 4, 3], ["table", 2.0, 10, 4, 4]],
                 [category, guidance, steps, n, seed], label="Try these")
@@ -134,7 +136,8 @@ def build() -> None:
         var_plot = gr.Plot(label="The first variation denoising")
         var_gallery = gr.Gallery(label="Source, then its variations", columns=8, height=240)
     ev_vary = vary.click(lion_vary, [cloud, t_frac, n_var, steps, var_seed], [var_plot, var_gallery, var_status],
-                         api_name="lion_vary", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal")
+                         api_name="lion_vary", concurrency_id=HEAVY, concurrency_limit=1, show_progress="minimal",
+                         preprocess=False)
     with gr.Accordion("Latent interpolation: both priors' noises slerped from seed A to seed B", open=True):
         with gr.Row():
             seed_a = gr.Number(0, precision=0, label="Seed A", minimum=0)
@@ -145,5 +148,5 @@ def build() -> None:
         interp_status = gr.Markdown()
     ev_interp = interp.click(lion_interpolate, [category, seed_a, seed_b, n_frames, steps, guidance],
                              [strip_img, interp_status], api_name="lion_interpolate", concurrency_id=HEAVY,
-                             concurrency_limit=1)
+                             concurrency_limit=1, preprocess=False)
     stop.click(None, None, None, cancels=[ev, ev_vary, ev_interp])
