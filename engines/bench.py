@@ -95,6 +95,7 @@ def rows() -> list[Row]:
     ]
     out += issue3_rows()
     out += issue4_rows()
+    out += lion_rows()
     return out
 
 
@@ -152,6 +153,25 @@ def issue4_rows() -> list[tuple[str, str, float | str]]:
         out.append(("Latent vs pixel space at 64x64, same steps (median of 5 turns, each timing both)", ">= 4x",
                     f"{ratio:.1f}x"))
     return out
+
+
+def lion_rows() -> list[Row]:
+    """LION: one 2,048-point shape through both priors (25 DDIM steps each) and the decoder, and its mesh."""
+    from . import lion
+    from .core.mesh import points_mesh
+    from .train import SHIPPED
+
+    if not set(lion.MODELS) <= set(SHIPPED):
+        return []
+    one = lambda: lion.final_shapes(lion.sample("chair", 1, 25, 0))  # noqa: E731
+    points = one().points[0].numpy()
+    return [
+        ("LION: one 2,048-point shape, 25 DDIM steps of each prior + decoding", "< 1 s", timed(one)),
+        ("LION: 16 shapes, 25 DDIM steps of each prior + decoding (per shape)", "",
+         timed(lambda: lion.final_shapes(lion.sample("chair", 16, 25, 0)), 1) / 16),
+        ("LION: the mesh of one shape (closed offset, marching cubes, shrink-wrap)", "< 1 s",
+         timed(lambda: points_mesh(points))),
+    ]
 
 
 def weights_table() -> str:
