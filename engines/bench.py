@@ -174,6 +174,16 @@ def lion_rows() -> list[Row]:
     ]
 
 
+def parameter_count(path) -> int:
+    """The number of numbers stored in a .safetensors file (its tensors' sizes; the header not counted)."""
+    import math
+
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())
+
+
 def weights_table() -> str:
     """Markdown: every shipped checkpoint, its size, parameters, training steps, time and command (from its JSON)."""
     import json
@@ -189,7 +199,7 @@ def weights_table() -> str:
         size = st.stat().st_size if st.exists() else 0
         total += size
         tr = meta.get("training", {})
-        params = size // 2  # fp16
+        params = parameter_count(st) if st.exists() else 0
         lines.append(
             f"| {js.stem} | {params / 1e6:.2f}M | {size / 2**20:.1f} MB | {tr.get('steps_done', '?')} | "
             f"{tr.get('batch_size', '?')} | {tr.get('seconds', 0) / 60:.0f} min on {tr.get('threads', '?')} "
