@@ -9,6 +9,11 @@ switches against 0 in ten forwards), and the Annotated tab trained 48-62 steps i
 script (31 steps in 10 s on the compute thread once the tabs were built on the main thread, 51 before). So the app
 builds its tabs on one dedicated thread, and `on_compute_thread` runs every event's body (and each step of a
 streaming one) there too: one team, however many Gradio workers there are.
+
+Cancelling (a Stop button's `cancels=`, gradio_client's `job.cancel()`): Gradio waits for the step in flight, never
+asks for the next one and closes the event's generator; the engine's generator is then closed here, on the compute
+thread (its `finally` and `with` blocks, grad mode included, run where its steps ran), so the next job's first step
+runs right after the cancelled job's last one. A plain (non-generator) body is one task: it runs to its end.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import inspect
 import queue
 import threading
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any, Callable, Generator
 
 import torch
 
@@ -37,6 +42,7 @@ def _serve(threads: int) -> None:
                 fut.set_result(fn())
             except BaseException as e:  # handed to the waiting event, which raises it there
                 fut.set_exception(e)
+        del fn, fut  # hold no finished job's generator or result until the next task arrives
 
 
 def start(threads: int) -> None:
@@ -66,19 +72,32 @@ def submit(fn: Callable[..., Any], *args: Any) -> Future:
     return fut
 
 
+def close_later(it: Generator) -> None:
+    """Close a generator on the compute thread without waiting for it (inline when there is none, or on it): the
+    caller may be Gradio's event loop, which must not wait for the step another job has in flight."""
+    if _thread is None or threading.current_thread() is _thread:
+        it.close()
+    else:
+        _tasks.put((it.close, Future()))
+
+
 def on_compute_thread(fn: Callable) -> Callable:
     """An event handler whose body runs on the compute thread; a generator's every step does, and each value is
-    yielded back on Gradio's worker thread."""
+    yielded back on Gradio's worker thread. Closed before its end (a cancelled event), it closes fn's generator on
+    the compute thread and steps it no more."""
     if inspect.isgeneratorfunction(fn):
 
         @functools.wraps(fn)
         def gen(*args, **kwargs):
             it = run(fn, *args, **kwargs)  # creating the generator runs nothing
-            while True:
-                item = run(next, it, _DONE)
-                if item is _DONE:
-                    return
-                yield item
+            try:
+                while True:
+                    item = run(next, it, _DONE)
+                    if item is _DONE:
+                        return
+                    yield item
+            finally:  # GeneratorExit at the yield (cancelled), or garbage-collected unfinished: no-op once finished
+                close_later(it)
 
         return gen
 
