@@ -12,6 +12,7 @@ issue's example); from the inversion the background and layout stay, and eta sti
 from __future__ import annotations
 
 import copy
+import os
 import time
 from dataclasses import dataclass
 from typing import Iterator, Sequence
@@ -32,6 +33,10 @@ STEPS_B, LR_B = 150, 3e-5  # the paper: 1500 steps at 5e-7 for a 2B model; a tin
 # issue's example (yellow -> green square on purple), judged at eta 0.8-1.2 over seeds: 250 at 2e-5 kept the purple,
 # as did 200 at 2.5e-5 and 150 at 3e-5 (chosen: 31 s for A + B instead of 49-70 s); 120 at 4e-5 turned it blue, and
 # 100 at 2e-5 let eta recolour the background too. A 2000-step base with 300 steps ignored the text
+# IMAGIC_STEPS="A,B" replaces both step counts, for a quick run of the whole path (the browser test's app sets it;
+# a bad value fails at start-up, not in an edit)
+if os.getenv("IMAGIC_STEPS"):
+    STEPS_A, STEPS_B = (int(s) for s in os.environ["IMAGIC_STEPS"].split(","))
 STEPS_C = 50  # stage C's DDIM steps, and the inversion's
 BATCH = 4  # timesteps per optimisation step (variance reduction; 8 cost 1.6x the time)
 ETAS = (0.0, 0.4, 0.6, 0.8, 0.9, 1.0, 1.1, 1.2)
