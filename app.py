@@ -8,7 +8,12 @@ from __future__ import annotations
 import importlib
 import os
 
-import gradio as gr
+# Nothing leaves the machine: no usage analytics (Gradio's default sends them), no hub lookups by the text encoder
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import gradio as gr  # noqa: E402  (after the environment it reads at import)
 
 from playground import compute
 from playground.registry import ready_tabs
