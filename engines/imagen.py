@@ -179,6 +179,13 @@ def check(prompt: str, scale: float, steps: int, n: int, threshold: float | None
     )
 
 
+def thresholding(on: bool, percentile: float) -> float | None:
+    """Dynamic thresholding's percentile p when it is on, None (static clipping) when off; ValueError otherwise."""
+    if checks.flag("dynamic thresholding", on):
+        return checks.number("the thresholding percentile", percentile, 0.5, 1.0)
+    return None
+
+
 def sr_guidance(scale: float, sr_scale: float | None = SR_SCALE) -> float:
     """The SR stage's guidance scale: sr_scale, or the base's scale when sr_scale is None."""
     return float(scale if sr_scale is None else sr_scale)

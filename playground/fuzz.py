@@ -30,6 +30,8 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from engines.checks import shown
+
 ROOT = Path(__file__).resolve().parents[1]
 META = {"_type": "gradio.FileData"}
 UNEXPECTED = "the app hit an unexpected error"  # playground.widgets.UNEXPECTED (not imported: no gradio needed here)
@@ -128,6 +130,10 @@ class Case:
     gradio_only: bool = False  # refused by Gradio's payload validation before any app code runs
     outside: bool = False  # names a file outside the upload folder: running would read it (a leak)
 
+    @property
+    def arg_name(self) -> str:
+        return self.api.args[self.arg].name if self.arg >= 0 else "(all valid)"
+
 
 def _number_cases(a: Arg) -> list[tuple[str, Any, str]]:
     whole = a.kind in ("int", "seed")
@@ -143,7 +149,8 @@ def _number_cases(a: Arg) -> list[tuple[str, Any, str]]:
 
 
 def _values(a: Arg) -> list[tuple[str, Any, str]]:
-    """(what, value, expect) of every bad value of an argument's kind."""
+    """(what, value, expect) of every bad value of an argument's kind; expect: refused, either (valid after coercion
+    or downscaling: may run) or gradio (refused by Gradio before any app code)."""
     if a.kind in ("int", "float", "seed"):
         return _number_cases(a)
     if a.kind == "choice":
@@ -163,47 +170,43 @@ def _values(a: Arg) -> list[tuple[str, Any, str]]:
               ("greyscale", "grey.png", "either"), ("16-bit PNG", "16bit.png", "either"),
               ("truncated PNG", "trunc.png", "refused"), ("truncated JPEG", "trunc.jpg", "refused"),
               ("text file named .png", "text.png", "refused"), ("empty file", "empty.png", "refused")]
-    outside = [("path outside, no meta", {"path": "CANARY"}, "refused"), ("/etc/passwd, no meta", {"path": "/etc/passwd"}, "refused"),
-               ("traversal out of the upload folder", {"path": "TRAVERSAL"}, "refused"),
-               ("url only", {"url": "http://127.0.0.1:9/x.png"}, "refused"),
-               ("path outside, with meta", {"path": "CANARY", "meta": META}, "refused")]
-    odd = [("None", None, "refused"), ("empty dict", {}, "refused"), ("number", 5, "refused"),
-           ("bare path string", "CANARY", "refused")]
+    # "gradio": refused by Gradio's file data model or its upload-folder check before any app code runs; the editor's
+    # model requires the FileData meta, so there every path without it is Gradio's to refuse too
+    bare = "gradio" if a.kind == "editor" else "refused"
+    outside = [("path outside, no meta", {"path": "CANARY"}, bare), ("/etc/passwd, no meta", {"path": "/etc/passwd"}, bare),
+               ("traversal out of the upload folder", {"path": "TRAVERSAL"}, bare),
+               ("url only", {"url": "http://127.0.0.1:9/x.png"}, bare),
+               ("path outside, with meta", {"path": "CANARY", "meta": META}, "gradio")]
     if a.kind == "image":
-        return images + outside + odd
-    wrap = [(w, {"background": v, "layers": [], "composite": None} if not isinstance(v, dict) else
-             {"background": v, "layers": [], "composite": None}, e) for w, v, e in images + outside]
-    return wrap + [("None", None, "refused"), ("keys missing", {}, "refused"),
-                   ("layers None", {"background": "ok.png", "layers": None, "composite": None}, "refused"),
-                   ("background None", {"background": None, "layers": [], "composite": None}, "refused"),
-                   ("layer not an image", {"background": "ok.png", "layers": ["text.png"], "composite": None}, "refused"),
-                   ("a string", "ok.png", "refused")]
-
-
-def _flags(what: str, value: Any) -> dict:
-    """Which cases Gradio itself refuses before any app code (its file data model and upload-folder check)."""
-    s = json.dumps(value, default=str)
-    outside = "CANARY" in s or "passwd" in s or "TRAVERSAL" in s
-    gradio = "with meta" in what or what in ("bare path string", "a string", "layers None") or (
-        "no meta" in what and isinstance(value, dict) and "background" in value) or (
-        "traversal" in what and isinstance(value, dict) and "background" in value)
-    return {"outside": outside, "gradio_only": gradio}
+        return images + outside + [("None", None, "refused"), ("empty dict", {}, "refused"), ("number", 5, "gradio"),
+                                   ("bare path string", "CANARY", "gradio")]
+    editor = lambda v: {"background": v, "layers": [], "composite": None}  # noqa: E731
+    return [(w, editor(v), e) for w, v, e in images + outside] + [
+        ("None", None, "refused"), ("keys missing", {}, "refused"),
+        ("layers None", {"background": "ok.png", "layers": None, "composite": None}, "gradio"),
+        ("background None", editor(None), "refused"),
+        ("layer not an image", {"background": "ok.png", "layers": ["text.png"], "composite": None}, "refused"),
+        ("a string", "ok.png", "gradio")]
 
 
 def cases(apis: tuple[Api, ...] = APIS, quick: bool = False) -> list[Case]:
     """Every bad value of every argument of every API name; quick: one or two of each kind per API name (the test)."""
     out = []
     for api in apis:
+        if not (quick and api.long):  # the control: every value valid, it must run
+            out.append(Case(api, -1, "all valid (control)", None, "either"))
         for i, a in enumerate(api.args):
             vals = _values(a)
             if api.long:  # a valid request runs for tens of seconds: keep the ones that must be refused (+ 2 runs)
                 runs = [v for v in vals if v[2] == "either"][:0 if quick else 2]
-                vals = [v for v in vals if v[2] == "refused"] + runs
+                vals = [v for v in vals if v[2] != "either"] + runs
             if quick:
                 picks = {0, (i * 5 + 3) % len(vals)} | ({k for k, v in enumerate(vals) if "outside" in v[0]}
                                                        if a.kind in ("image", "editor") else set())
                 vals = [v for k, v in enumerate(vals) if k in picks]
-            out += [Case(api, i, w, v, e, **_flags(w, v)) for w, v, e in vals]
+            out += [Case(api, i, w, v, "refused" if e == "gradio" else e, e == "gradio",
+                         any(k in json.dumps(v, default=str) for k in ("CANARY", "passwd", "TRAVERSAL")))
+                    for w, v, e in vals]
     return out
 
 
@@ -330,13 +333,16 @@ def alive(base: str) -> bool:
         return False
 
 
-def clear(message: str, arg: Arg) -> bool:
-    """A message a visitor can act on: not empty, not a bare 'Error', no traceback, not an unexpected error, and it
-    names the control or says what to change."""
+def clear(message: str, arg: Arg, value: Any) -> bool:
+    """A message a visitor can act on: not empty, not a bare 'Error', no traceback, not an unexpected error; and
+    about this argument: it names the control or quotes the value (a file's message says what to do instead)."""
     m = message.strip()
     if not m or m.lower() in ("error", "none") or "Traceback" in m or UNEXPECTED in m or "upstream Gradio app" in m:
         return False
-    return arg.name.lower() in m.lower() or (arg.label and arg.label.lower() in m.lower()) or any(h in m.lower() for h in HINTS)
+    if arg.kind in ("image", "editor"):
+        return any(h in m.lower() for h in HINTS)
+    named = arg.name.lower() in m.lower() or bool(arg.label and arg.label.lower() in m.lower())
+    return named or shown(value) in m or repr(value) in m
 
 
 def layer(message: str, arg: Arg) -> str:
@@ -352,15 +358,16 @@ def layer(message: str, arg: Arg) -> str:
 def run_case(base: str, files: Files, case: Case, pid: int | None, timeout: float) -> Result:
     """Send one case (the other arguments valid) and judge the answer."""
     data = [files.payload(a.valid) for a in case.api.args]
-    data[case.arg] = files.payload(case.value)
+    if case.arg >= 0:
+        data[case.arg] = files.payload(case.value)
     kind, message, first, total, raw = call(base, case.api.name, data, timeout)
-    arg = case.api.args[case.arg]
+    arg = case.api.args[max(case.arg, 0)]
     if kind == "hang":
         status = "hang"
     elif kind == "complete":
         status = "ran" if case.expect == "either" else ("leak" if case.outside else "accepted")
     else:
-        status = "message" if clear(message, arg) else "generic"
+        status = "message" if clear(message, arg, case.value) and case.arg >= 0 else "generic"
     if files.token in raw:
         status = "leak"
     ok = alive(base)
@@ -424,7 +431,39 @@ def _cell(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-HOW = """## How to run it
+HOW = """## What the app does with bad input
+
+- Every API event but /palette_restore runs with `preprocess=False`: its values reach the engine as sent, and the
+  engine's checks (engines/checks.py, the same ones the CLI runs) answer, naming the control, its range or choices
+  and the value: "steps must be between 1 and 1000 (a whole number), got nan". Numbers: bools, strings, None, NaN and
+  infinities are refused, never coerced; 3.0 counts as a whole number, 2.5 does not. Seeds: 0 to 2^32 - 1.
+- /palette_restore keeps Gradio's preprocessing, which its ImageEditor needs (the browser sends painted layers as
+  blobs that only the component's preprocess reads). Gradio's own choice messages answer there ("Value: 'x' (type:
+  <class 'str'>) is not in the list of choices: [...]"); its sliders and number fields first go through the
+  engine's number check with the component's range (playground/widgets.clear_preprocess), since Gradio would fail
+  with a bare "Error" on a string or None, round True to 1 and let NaN through a slider.
+- Prompts: control characters (NUL, escape, bell, ...), bidirectional overrides (U+202A-202E, U+2066-2069) and
+  unpaired surrogates are removed and whitespace collapsed, then the prompt must be at most 1,000 characters (the
+  encoder reads only its first 24 word pieces). An empty prompt is valid for Imagen and Latent Diffusion (no text:
+  unconditional); Imagic's target text may not be empty. Emoji and right-to-left text are kept (the encoder reads
+  them as unknown tokens).
+- Uploads are read only from Gradio's upload folder (GRADIO_TEMP_DIR or its default) and examples/, after symbolic
+  links and `..` are resolved (playground/widgets.upload_path over engines.checks.inside); URLs are not fetched.
+  Images: at least 4x4 pixels; larger than 2048 pixels on a side, reduced right after decoding (JPEGs decode
+  reduced); 16-bit greyscale scaled to 8 bits; RGBA composited on white; truncated or non-image files get a message.
+- Anything else that goes wrong in an event is named "the app hit an unexpected error (...)" with its text (and
+  logged), never a bare "Error"; the fuzz counts it as generic.
+- Memory: every case here is a call without a session, so a new Gradio session, whose state (a copy of the
+  components' values) Gradio keeps in memory up to `launch(state_session_capacity=...)` sessions, 10,000 by
+  default; the growth per case of the last pass below is that, and it stops only at the capacity. Calls in one
+  session do not grow it. app.py sets none of this (it is not the fuzz's to change).
+- What no app code can answer: Gradio validates each file payload against its data model and checks that a file
+  with FileData meta lies in its upload folder before any event code runs, and with `show_error=False` (the
+  default of `launch()`) it answers those cases with a bare error ("generic" below, "Gradio (payload check)"). They
+  are all refused and none reads a file; `launch(show_error=True)` in app.py would show Gradio's own text for them
+  ("Cannot move /... to the gradio cache dir because it was not uploaded by a user.").
+
+## How to run it
 
 ```bash
 python -m playground.fuzz                      # starts `python app.py` (own port, own upload folder), writes docs/fuzz.md
@@ -448,24 +487,29 @@ ImageEditor needs). Seconds are to the first answer (an error, the first streame
 """
 
 
-def write_report(out: Path, results: list[Result], rss0: float | None, new: list[str], copies: list[str],
-                 url: str | None) -> None:
-    """docs/fuzz.md: how to run it, the totals, each API name's counts and the table of cases."""
+def write_report(out: Path, results: list[Result], rss0: float | None, pass_rss: list[float | None], per_pass: int,
+                 new: list[str], copies: list[str], url: str | None) -> None:
+    """docs/fuzz.md: how to run it, the totals (every pass), each API name's counts and the table of the first pass."""
     count = lambda st, rs=results: sum(r.status == st for r in rs)  # noqa: E731
     gradio_generic = sum(r.status == "generic" and r.case.gradio_only for r in results)
     rss = [r.rss_mb for r in results if r.rss_mb is not None]
     first = sorted(r.first_s for r in results)
     lines = ["# Bad input, every API name", "",
              f"Run of {time.strftime('%Y-%m-%d %H:%M')} against {url or 'its own `python app.py`'} "
-             f"(CPU_CORES={os.getenv('CPU_CORES', 'all')}), `python -m playground.fuzz`.", "",
+             f"(CPU_CORES={os.getenv('CPU_CORES', 'all')}), `python -m playground.fuzz`: {per_pass} cases over "
+             f"{len({r.case.api.name for r in results})} API names, sent {len(results) // max(1, per_pass)} times "
+             "(the totals count every pass; the table below is the first).", "",
              "| cases | server deaths | hangs | files leaked | generic messages | of which from Gradio before any app code | bad values accepted | clear messages | ran (valid after coercion) |",
              "|---|---|---|---|---|---|---|---|---|",
              f"| {len(results)} | {count('death')} | {count('hang')} | {count('leak') + len(copies) + len(new)} | "
              f"{count('generic')} | {gradio_generic} | {count('accepted')} | {count('message')} | {count('ran')} |", "",
              f"Seconds to the first answer: median {first[len(first) // 2]:.2f}, slowest {first[-1]:.2f}. "
              if first else "",
-             (f"Resident memory of the app: {rss0:.0f} MB after warm-up, at most {max(rss):.0f} MB, {rss[-1]:.0f} MB "
-              "at the end." if rss and rss0 else ""),
+             (f"Resident memory of the app (VmRSS): {rss0:.0f} MB after warm-up, at most {max(rss):.0f} MB; at the end "
+              f"of each pass of the {per_pass} cases: {', '.join(f'{m:.0f}' for m in pass_rss if m)} MB"
+              + (f" ({(pass_rss[-1] - pass_rss[-2]) / per_pass * 1000:.0f} kB a case in the last pass)."
+                 if len(pass_rss) > 1 and None not in pass_rss[-2:] else ".")
+              if rss and rss0 else ""),
              f"Canary copies in the upload folder: {len(copies)}; new files under examples/, engines/, playground/: "
              f"{len(new)}.", "",
              "| API name | cases | clear message | ran | generic | hang / accepted / leak / death |", "|---|---|---|---|---|---|"]
@@ -474,12 +518,12 @@ def write_report(out: Path, results: list[Result], rss0: float | None, new: list
         lines.append(f"| /{name} | {len(rs)} | {count('message', rs)} | {count('ran', rs)} | {count('generic', rs)} | "
                      f"{sum(r.status in ('hang', 'accepted', 'leak', 'death') for r in rs)} |")
     lines += ["", HOW, "## The cases", "",
-              "| # | API name | argument | case | result | answered by | s | message |", "|---|---|---|---|---|---|---|---|"]
-    for k, r in enumerate(results, 1):
-        arg = r.case.api.args[r.case.arg]
+              "| # | API name | argument | case | result | answered by | s | MB | message |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for k, r in enumerate(results[:per_pass], 1):
         layer_ = "Gradio (payload check)" if r.case.gradio_only and r.status == "generic" else r.layer
-        lines.append(f"| {k} | /{r.case.api.name} | {arg.name} | {_cell(r.case.what)} | {r.status} | "
-                     f"{layer_ if r.status != 'ran' else ''} | {r.first_s:.2f} | {_cell(r.message)} |")
+        lines.append(f"| {k} | /{r.case.api.name} | {r.case.arg_name} | {_cell(r.case.what)} | {r.status} | "
+                     f"{layer_ if r.status != 'ran' else ''} | {r.first_s:.2f} | {r.rss_mb or 0:.0f} | {_cell(r.message)} |")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines) + "\n")
 
@@ -492,7 +536,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--upload-dir", type=Path, help="with --url: the app's GRADIO_TEMP_DIR, to look for canary copies")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "fuzz.md")
     p.add_argument("--quick", action="store_true", help="the test's subset only")
-    p.add_argument("--timeout", type=float, default=120.0, help="seconds before a case counts as a hang")
+    p.add_argument("--passes", type=int, default=2, help="send every case this many times (memory must level off)")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds without an answer before a case counts as a hang")
     a = p.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="fuzz-"))
     (work / "files").mkdir()
@@ -514,19 +559,20 @@ def main(argv: list[str] | None = None) -> int:
         apis = tuple(api for api in APIS if api.tab in shown)
         files.upload(base)
         warm_up(base)
-        rss0 = rss_mb(pid)
-        results = []
+        rss0, results, pass_rss = rss_mb(pid), [], []
         todo = cases(apis, a.quick)
-        for k, case in enumerate(todo):
-            r = run_case(base, files, case, pid, a.timeout)
-            results.append(r)
-            print(f"[{k + 1}/{len(todo)}] /{case.api.name} {case.api.args[case.arg].name}: {case.what} -> {r.status} "
-                  f"({r.first_s:.2f} s) {r.message[:90]!r}", flush=True)
-            if not r.alive:
-                break
+        for p_ in range(a.passes):
+            for k, case in enumerate(todo):
+                r = run_case(base, files, case, pid, a.timeout)
+                results.append(r)
+                print(f"[{p_ + 1}: {k + 1}/{len(todo)}] /{case.api.name} {case.arg_name}: {case.what} "
+                      f"-> {r.status} ({r.first_s:.2f} s, {r.total_s:.1f} s in all) {r.message[:90]!r}", flush=True)
+                if not r.alive:
+                    break
+            pass_rss.append(rss_mb(pid))
         new = sorted(snapshot(watched) - before)
         copies = copies_of(files.token, files.canary, upload_dir) if upload_dir else []
-        write_report(a.out, results, rss0, new, copies, base if a.url else None)
+        write_report(a.out, results, rss0, pass_rss, len(todo), new, copies, base if a.url else None)
         print(f"wrote {a.out}")
         bad = [r for r in results if r.status in ("hang", "accepted", "leak", "death")]
         return 1 if bad or new or copies else 0

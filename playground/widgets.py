@@ -101,15 +101,21 @@ def _editor_paths(payload) -> list:
     return [f.path for f in [payload.background, payload.composite, *payload.layers] if f is not None and f.path]
 
 
+def _number(c: gr.Slider | gr.Number, payload) -> float:
+    """A slider's or number field's raw value through the engines' number check, with the component's range."""
+    lo = -math.inf if c.minimum is None else c.minimum
+    hi = math.inf if c.maximum is None else c.maximum
+    return checks.number(c.label or type(c).__name__, payload, lo, hi)
+
+
 def _unreadable(c: gr.components.Component, payload, e: Exception) -> str:
     """What to tell a visitor whose value Gradio's preprocessing of component c failed on."""
     label = c.label or type(c).__name__
     if isinstance(e, ValueError) and not isinstance(c, (gr.Slider, gr.Number)):
         return str(e)  # upload_path's message
     if isinstance(c, (gr.Slider, gr.Number)):
-        lo, hi = (-math.inf if v is None else v for v in (c.minimum, c.maximum))
         try:
-            checks.number(label, payload, lo, hi)
+            _number(c, payload)
         except ValueError as v:
             return str(v)
     if isinstance(c, (gr.Image, gr.ImageEditor)):
@@ -130,6 +136,8 @@ def clear_preprocess(*components: gr.components.Component) -> list[gr.components
                 if isinstance(_c, gr.ImageEditor) and payload is not None:
                     for path in _editor_paths(payload):
                         upload_path(path)
+                if isinstance(_c, (gr.Slider, gr.Number)) and payload is not None:
+                    _number(_c, payload)  # Gradio would round True to 1 and let NaN through a slider
                 return _original(payload)
             except gr.Error:
                 raise

@@ -18,9 +18,9 @@ PROMPTS = ["a red circle on the left", "a large blue square in the center on a y
 def imagen_generate(prompt: str, scale: float, thresholding: bool, percentile: float, steps: float, sr_steps: float,
                     n: float, seed: float, colour_guidance: bool = imagen.COLOUR_GUIDANCE):
     """Stream both stages; with thresholding on, also show the same seeds' base without it (what it prevents)."""
-    thresholding = checks.flag("dynamic thresholding", thresholding)  # raw values (preprocess=False): checked
-    r = imagen.check(prompt, scale, steps, n, percentile if thresholding else None, seed)
-    prompt, colour_guidance = r.prompt, checks.flag("colour guidance", colour_guidance)
+    p = imagen.thresholding(thresholding, percentile)  # raw values (preprocess=False): the engine checks them
+    r = imagen.check(prompt, scale, steps, n, p, seed)
+    prompt, colour_guidance, thresholding = r.prompt, checks.flag("colour guidance", colour_guidance), p is not None
     throttle = Throttle(0.25)
     base_img = sr_img = None
     stages = imagen.generate(prompt, r.scale, r.steps, r.n, r.seed, r.threshold, sr_steps,
