@@ -43,7 +43,7 @@ KL_ANNEAL_Z, KL_ANNEAL_H = 0.5, 0.1
 # Stage 2: the project's fast recipe (v, cosine, Min-SNR-5; DESIGN.md) rather than LION's eps / linear.
 DIFFUSION = Recipe()
 P_UNCOND = 0.1
-Z_NET = VectorDenoiserConfig(dim=VAE_NET.dz, width=512, blocks=4, emb_dim=128, num_classes=len(shapes3d.CATEGORIES))
+Z_NET = VectorDenoiserConfig(dim=VAE_NET.dz, width=256, blocks=4, emb_dim=128, num_classes=len(shapes3d.CATEGORIES))
 H_NET = PointDenoiserConfig(channels=3 + VAE_NET.dh, width=128, blocks=4, emb_dim=128, cond_dim=VAE_NET.dz)
 Z_TRAIN = TrainConfig(steps=8000, batch_size=256, lr=1e-3, warmup=200, ema_decay=0.999, save_every=500)
 H_TRAIN = TrainConfig(steps=6000, batch_size=32, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
@@ -162,11 +162,17 @@ def _encode(batch: int) -> dict[str, Tensor]:
 
 
 def latent_stats(enc: dict[str, Tensor]) -> dict[str, list[float]]:
-    """Per-number mean and std of z0 and of h0's channels over the training set: the priors diffuse standardised
-    latents (as Latent Diffusion scales its latents), and the stats travel in their JSON."""
-    h = enc["mu_h"].flatten(0, 1)
-    return {"z_mean": enc["mu_z"].mean(0).tolist(), "z_std": enc["mu_z"].std(0).clamp(min=1e-3).tolist(),
-            "h_mean": h.mean(0).tolist(), "h_std": h.std(0).clamp(min=1e-3).tolist()}
+    """Per-number mean and std of z0 and of h0's channels as the priors see them (drawn from the posteriors, so the
+    variance is the means' spread plus the posterior variance) over the training set: the priors diffuse
+    standardised latents (as Latent Diffusion scales its latents), and the stats travel in their JSON. Measured: with
+    the means' std alone, h0's unused feature channel (posterior mean ~0, sigma ~1) was scaled up 300x."""
+    out = {}
+    for key in ("z", "h"):
+        mu, sd = enc[f"mu_{key}"], enc[f"sigma_{key}"]
+        mu, sd = mu.reshape(-1, mu.shape[-1]), sd.reshape(-1, sd.shape[-1])
+        out[f"{key}_mean"] = mu.mean(0).tolist()
+        out[f"{key}_std"] = (mu.var(0) + (sd**2).mean(0)).sqrt().clamp(min=1e-3).tolist()
+    return out
 
 
 def _standardise(stats: dict, key: str, v: Tensor) -> Tensor:
