@@ -15,7 +15,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402  (after the environment it reads at import)
 
-from playground import compute
+from playground import compute, widgets
 from playground.registry import ready_tabs
 
 TITLE = "The diffusion playground"
@@ -35,6 +35,7 @@ CSS = ".pixelated img { image-rendering: pixelated; width: 100% !important; heig
 
 def build_demo() -> gr.Blocks:
     """One gr.Blocks with a tab per registry entry; models load lazily inside the events."""
+    gr.set_static_paths([widgets.DOCS])  # the paper cards link to docs/<paper>.md; nothing else is served from disk
     with gr.Blocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         with gr.Tabs():

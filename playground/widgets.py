@@ -27,11 +27,17 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 UNEXPECTED = "the app hit an unexpected error"  # the start of a message that is a bug, not a visitor's mistake
 
 
-def paper_card(title: str, authors: str, link: str, equation: str, headline: str, scaled: str) -> gr.Markdown:
-    """The card atop each tab: the paper, its key equation, its headline number, and what this small version changes."""
+DOCS = Path(__file__).resolve().parents[1] / "docs"  # app.py serves it as static files (gr.set_static_paths)
+
+
+def paper_card(title: str, authors: str, link: str, equation: str, headline: str, scaled: str,
+               doc: str) -> gr.Markdown:
+    """The card atop each tab: the paper, its key equation, its headline number, what this small version changes,
+    and a link to docs/<doc>.md, the story of how its numbers were measured."""
     return gr.Markdown(
         f"### [{title}]({link})\n*{authors}*\n\n"
-        f"**Key equation.** {equation}\n\n**Headline in the paper.** {headline}\n\n**Here, scaled down.** {scaled}",
+        f"**Key equation.** {equation}\n\n**Headline in the paper.** {headline}\n\n**Here, scaled down.** {scaled}"
+        f"\n\n**How it was measured:** [docs/{doc}.md](gradio_api/file={DOCS / doc}.md)",
         latex_delimiters=[
             {"left": "$$", "right": "$$", "display": True},
             {"left": "$", "right": "$", "display": False},

@@ -166,3 +166,19 @@ def test_lion_sample_vary_and_interpolate(client):
     assert os.path.exists(strip) and "3 shapes" in text
     with pytest.raises(Exception, match="unknown category"):
         client.predict("sofa", 2.0, 6, 1, 0, "DDIM", api_name="/lion_sample")
+
+
+def test_each_paper_card_links_to_its_docs_page_and_nothing_else_is_served(app_url):
+    """Each shown tab's card links to docs/<tab>.md, which the app serves; the app's own source it refuses."""
+    import re
+    import urllib.error
+    import urllib.request
+
+    page = urllib.request.urlopen(app_url + "config").read().decode()
+    for tab in ready_tabs():
+        links = re.findall(r"\((gradio_api/file=[^)\s]*?/docs/" + tab.id + r"\.md)\)", page)
+        assert links, f"the {tab.id} card links to no docs/{tab.id}.md"
+        body = urllib.request.urlopen(app_url + links[0]).read().decode()
+        assert body.startswith("# "), tab.id
+    with pytest.raises(urllib.error.HTTPError):
+        urllib.request.urlopen(app_url + "gradio_api/file=" + str(ROOT / "app.py"))

@@ -145,3 +145,16 @@ def test_results_of_every_kind_are_written_as_numbered_files(tmp_path):
     assert len(trimesh.load(tmp_path / "000.glb", force="mesh").faces) == len(ico.faces)
     with wave.open(str(tmp_path / "001.wav")) as w:
         assert (w.getframerate(), w.getsampwidth(), w.getnframes()) == (22050, 2, 22050)
+
+
+def test_two_parts_that_do_not_touch_are_joined_by_one_strut_into_one_closed_surface():
+    a, b = sphere_cloud() * 0.5, sphere_cloud(seed=1) * 0.5 + np.array([1.1, 0, 0], dtype=np.float32)
+    p = np.concatenate([a, b])
+    apart = surface_report(points_mesh(p, join=False), p)
+    assert apart["watertight"] and apart["components"] == 2
+    mesh = points_mesh(p)
+    rep = surface_report(mesh, p)
+    assert rep["closed_single"]
+    between = mesh.vertices[(mesh.vertices[:, 0] > 0.5) & (mesh.vertices[:, 0] < 0.6)]
+    assert len(between) and np.abs(between[:, 1:]).max() < 0.15  # a thin strut along the line of centres
+    assert rep["cd"] < 1.5 * apart["cd"]  # a short strut adds little surface far from the points

@@ -2,10 +2,10 @@
 grids): marching cubes (Lorensen & Cline 1987, scikit-image) on a scalar field sampled on a regular grid.
 
 A point cloud's surface is the boundary of the solid it encloses at a radius r: the r-offset of the points, with the
-cavities it encloses filled, so the result is closed (watertight) and each connected part of the cloud gives one
-surface, also for open surfaces (a lampshade, a mug's wall) and thin ones (legs, wings), which a Poisson solve would
-fold or drop (the stand-in here for LION's Shape As Points).
-"""
+cavities it encloses filled, so the result is closed (watertight), also for open surfaces (a lampshade, a mug's wall)
+and thin ones (legs, wings), which a Poisson solve would fold or drop (the stand-in here for LION's Shape As Points).
+Parts that do not touch (the shapes world's lampshade floats around its pole) are joined by a thin strut, so every
+mesh is one closed surface."""
 
 from __future__ import annotations
 
@@ -62,13 +62,46 @@ def offset_radius(points: np.ndarray, factor: float = 2.5) -> float:
     return factor * float(d[:, 1].mean())
 
 
+def segment_distance(x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance of every point of x (..., 3) to the segment from a to b (3,)."""
+    ab = b - a
+    t = np.clip(((x - a) @ ab) / max(float(ab @ ab), 1e-12), 0.0, 1.0)
+    return np.linalg.norm(x - a - t[..., None] * ab, axis=-1)
+
+
+def bridge(solid: np.ndarray, grid: Grid, points: np.ndarray, r: float) -> tuple[np.ndarray, int]:
+    """Join every connected part of a solid (res^3 bool) to the largest by a strut of radius r between the parts'
+    nearest two points (as a lampshade's spider holds it on its pole): the mesh is then one closed surface, one
+    printable piece. Returns the joined solid and the number of parts before."""
+    labels, n = ndimage.label(solid)
+    if n <= 1:
+        return solid, n
+    ijk = np.clip(np.round((points - grid.lo) / grid.step).astype(int), 0, grid.res - 1)
+    of = labels[ijk[:, 0], ijk[:, 1], ijk[:, 2]]  # (N,) each point's part (0: none)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    sizes[0] = 0
+    joined = of == int(sizes.argmax())
+    nodes = grid.nodes()
+    for part in np.argsort(-sizes)[1:n]:
+        mine = of == part
+        if not mine.any() or joined.all():
+            continue
+        d, j = cKDTree(points[joined]).query(points[mine])
+        i = int(d.argmin())
+        a, b = points[mine][i], points[joined][j[i]]
+        solid = solid | (segment_distance(nodes, a, b) < r) | (labels == part)
+        joined |= mine
+    return ndimage.binary_fill_holes(solid), n
+
+
 def points_mesh(points: np.ndarray, res: int = 72, radius: float | None = None, pull: float = 0.8,
-                rounds: int = 2, k: int = 8) -> trimesh.Trimesh:
+                rounds: int = 2, k: int = 8, join: bool = True) -> trimesh.Trimesh:
     """The closed surface of a point cloud (N, 3). First the boundary of the points' r-offset with the cavities it
     encloses filled: closed over the gaps between points, one surface per connected part, also for open or thin parts
     (a lampshade, a leg). Then shrink-wrapped onto the cloud: `rounds` times, every vertex moves `pull` of the way to
     the mean of its k nearest points (a moving-least-squares projection), which keeps the mesh closed and brings its
-    surface from r out to the points themselves."""
+    surface from r out to the points themselves. join: parts that do not touch are joined by struts (bridge), so
+    the mesh is one closed surface; a strut's vertices (farther than 2r from every point) are not pulled."""
     points = np.asarray(points, dtype=np.float64)
     r = offset_radius(points) if radius is None else float(radius)
     grid = grid_around(points, res, pad=r + 3 * (np.ptp(points, 0).max() / res))
@@ -76,12 +109,15 @@ def points_mesh(points: np.ndarray, res: int = 72, radius: float | None = None, 
     dist, _ = tree.query(grid.nodes().reshape(-1, 3), distance_upper_bound=2 * r)
     f = np.minimum(dist, 2 * r).reshape((res,) * 3) - r  # < 0 within r of a point
     solid = ndimage.binary_fill_holes(f < 0)
-    f = np.where(solid & (f >= 0), -grid.step, f)  # inside an enclosed cavity: inside, no inner wall
+    if join:
+        solid, _ = bridge(solid, grid, points, r)
+    f = np.where(solid & (f >= 0), -grid.step, f)  # inside an enclosed cavity or a strut: inside, no inner wall
     mesh = grid_mesh(f, 0.0, grid)
     v = mesh.vertices.copy()
     for _ in range(rounds):
-        _, idx = tree.query(v, k=k)
-        v += pull * (points[idx].mean(1) - v)
+        d, idx = tree.query(v, k=k)
+        near = d[:, :1] < 2 * r  # (V, 1): a strut's middle stays where it is
+        v += pull * near * (points[idx].mean(1) - v)
     mesh.vertices = v
     return mesh
 

@@ -101,6 +101,7 @@ def build() -> None:
         "Each cell of the post is live: schedules, the forward process on your image, the U-Net's parts, a 2-D toy "
         f"whose whole point cloud you can watch flow, and a 16x16 digits model ({live_params / 1e3:.0f}k parameters, "
         "T = 1000) trained here in about a minute instead of 5 epochs of Fashion-MNIST.",
+        doc="annotated",
     )
     with gr.Accordion("1 · Noise schedules", open=True):
         T = gr.Slider(10, annotated.MAX_T, value=1000, step=10, label="T (diffusion steps)")

@@ -65,6 +65,7 @@ def build() -> None:
         "T = 1000. The nets predict v on a cosine schedule with Min-SNR weighting (Nichol & Dhariwal 2021, "
         "Salimans & Ho 2022, Hang et al. 2023), which converges several times faster here; every sampler turns v "
         "into the eps of Algorithm 2. DDIM (Song et al. 2021) and DPM-Solver++ (Lu et al. 2022) run on the same net.",
+        doc="ddpm",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=260):

@@ -100,6 +100,7 @@ def build() -> None:
         "null class 20% of the time (p_uncond) gives both predictions; a 0.4M-parameter classifier trained on noisy "
         "x_t at every t gives the gradient. Fidelity is judged by an analytical shape/colour reader, diversity as the "
         "spread of the drawn object's position and size, in place of IS / FID.",
+        doc="guidance",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=260):

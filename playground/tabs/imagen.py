@@ -71,6 +71,7 @@ def build() -> None:
         "prompt, so guidance pushes the colour alone, and with it the background away from the object's colour "
         "(measured: objects lost in a background of their own colour 0 of 192 images, 5 of 192 against the empty "
         "prompt).",
+        doc="imagen",
     )
     extra = {}
 

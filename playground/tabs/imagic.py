@@ -73,6 +73,7 @@ def build() -> None:
         f"B: {imagic.STEPS_B} steps at {imagic.LR_B:g} on a copy, then the shipped SR stage with the target text. One addition, switchable: stage C starts from the "
         "input's DDIM inversion rather than fresh noise, which keeps the background our short target texts leave "
         "unnamed.",
+        doc="imagic",
     )
     state = gr.State(None)
     with gr.Row():

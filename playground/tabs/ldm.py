@@ -62,6 +62,7 @@ def build() -> None:
         "A KL autoencoder (f = 4: 64x64x3 -> 16x16x4, pixel losses and KL 1e-6; no LPIPS / GAN, which need pretrained "
         "nets) and a latent UNet with cross-attention on the same frozen MiniLM tokens as the Imagen tab; latents "
         "scaled to unit variance (scale_by_std).",
+        doc="ldm",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):

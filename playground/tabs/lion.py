@@ -95,7 +95,8 @@ def build() -> None:
         "LION's PVCNNs replaced by per-point MLPs with FiLM (AdaGN) on z0, which run on 2 CPU cores; z0 has 64 "
         "numbers instead of 128; the priors are trained with v-prediction on a cosine schedule (the project's fast "
         "recipe) instead of eps on a linear one; meshes by marching cubes on the cloud's closed r-offset instead of "
-        "Shape As Points. See docs/lion.md for the measurements.",
+        "Shape As Points.",
+        doc="lion",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=280):

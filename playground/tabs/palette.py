@@ -114,6 +114,7 @@ def build() -> None:
         "trained on crops of the bundled colour photos (held-out photos in the examples); training schedule linear "
         "1e-6..1e-2, T = 2000, which sampling walks too. The mean of the samples is the least-squares restoration: "
         "a single sample's expected squared error is twice the mean's, so PSNR favours the mean, the eye a sample.",
+        doc="palette",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=300):

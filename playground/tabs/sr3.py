@@ -70,6 +70,7 @@ def build() -> None:
         "T = 2000 (as SR3), sampled with any number of steps; larger inputs, up to 64x64 -> 256x256, run in "
         "overlapping 64x64 tiles. On 8 held-out crops at 50 steps: 26.8 dB PSNR (bicubic 26.3 dB), the output "
         "downsampled matches the input at 41.7 dB, and it carries 3x the fine detail of bicubic.",
+        doc="sr3",
     )
     with gr.Row():
         with gr.Column(scale=1, min_width=260):
