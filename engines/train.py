@@ -49,6 +49,9 @@ SHIPPED: tuple[str, ...] = (
     "palette-jpeg",
     "toy-moons",
     "toy-swissroll",
+    "lion-vae",
+    "lion-prior-z",
+    "lion-prior-h",
 )
 
 

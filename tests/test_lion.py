@@ -83,5 +83,5 @@ def test_the_cli_writes_each_shape_as_a_ply_and_a_glb(tmp_path):
     assert cloud.vertices.shape == (2048, 3) and np.isfinite(cloud.vertices).all()
     mesh = trimesh.load(out / "000.glb", force="mesh")
     assert mesh.is_watertight and len(mesh.faces) > 500
-    bad = subprocess.run(cmd[:4] + ["sofa", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
+    bad = subprocess.run(cmd[:4] + ["--category", "sofa", "--out", str(out)], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "invalid choice: 'sofa'" in bad.stderr

@@ -94,8 +94,8 @@ def build() -> None:
         "ShapeNet; one model conditioned on the category with classifier-free guidance instead of one per category; "
         "LION's PVCNNs replaced by per-point MLPs with FiLM (AdaGN) on z0, which run on 2 CPU cores; z0 has 64 "
         "numbers instead of 128; the priors are trained with v-prediction on a cosine schedule (the project's fast "
-        "recipe) instead of eps on a linear one; meshes by marching cubes on the cloud's closed r-offset instead of "
-        "Shape As Points.",
+        "recipe) instead of eps on a linear one; meshes by marching cubes on the cloud's closed r-offset, "
+        "shrink-wrapped onto the points (parts that do not touch joined by a strut), instead of Shape As Points.",
         doc="lion",
     )
     with gr.Row():
