@@ -65,6 +65,9 @@ def main() -> None:
         server_port=int(os.getenv("GRADIO_SERVER_PORT", "7860")),
         theme=gr.themes.Soft(),
         css=CSS,
+        show_error=True,  # Gradio's own refusals (a file outside the upload folder) reach the visitor as text
+        # sessions' state kept in memory: ~0.6 MB each (docs/fuzz.md), so at most ~300 MB, not Gradio's 10,000
+        state_session_capacity=int(os.getenv("PLAYGROUND_SESSIONS", "500")),
     )
 
 
