@@ -340,17 +340,24 @@ def call(base: str, api: str, data: list, timeout: float) -> tuple[str, str, flo
     return kind, message, first if first is not None else total, total, "\n".join(raw)
 
 
-def rss_mb(pid: int | None) -> float | None:
-    """Resident memory of a process (VmRSS), MB."""
+def memory(pid: int | None) -> dict[str, float]:
+    """VmRSS and VmHWM (peak) of a process, MB ({} when it is not there)."""
+    out: dict[str, float] = {}
     if pid is None:
-        return None
+        return out
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) / 1024
     except OSError:
-        return None
-    return None
+        pass
+    return out
+
+
+def rss_mb(pid: int | None) -> float | None:
+    """Resident memory of a process (VmRSS), MB."""
+    return memory(pid).get("VmRSS")
 
 
 def alive(base: str) -> bool:

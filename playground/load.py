@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from gradio_client import Client, handle_file
 
-from .fuzz import alive, start_app
+from .fuzz import alive, memory, start_app
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "examples"
@@ -116,21 +116,6 @@ def progress(update: Any) -> float | None:
         return None
     i, n = (int(g) for g in (m.groups()[:2] if m.group(1) else m.groups()[2:]))
     return i / max(n, 1)
-
-
-def memory(pid: int | None) -> dict[str, float]:
-    """VmRSS and VmHWM (peak) of a process, MB."""
-    out: dict[str, float] = {}
-    if pid is None:
-        return out
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                out[key] = int(value.split()[0]) / 1024
-    except OSError:
-        pass
-    return out
 
 
 class Memory(threading.Thread):
