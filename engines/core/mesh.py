@@ -97,8 +97,7 @@ def bridge(solid: np.ndarray, grid: Grid, points: np.ndarray, r: float) -> tuple
 def points_mesh(points: np.ndarray, res: int = 72, radius: float | None = None, pull: float = 0.8,
                 rounds: int = 2, k: int = 8, join: bool = True) -> trimesh.Trimesh:
     """The closed surface of a point cloud (N, 3). First the boundary of the points' r-offset with the cavities it
-    encloses filled: closed over the gaps between points, one surface per connected part, also for open or thin parts
-    (a lampshade, a leg). Then shrink-wrapped onto the cloud: `rounds` times, every vertex moves `pull` of the way to
+    encloses filled: closed over the gaps between points, also for open or thin parts (a lampshade, a leg). Then shrink-wrapped onto the cloud: `rounds` times, every vertex moves `pull` of the way to
     the mean of its k nearest points (a moving-least-squares projection), which keeps the mesh closed and brings its
     surface from r out to the points themselves. join: parts that do not touch are joined by struts (bridge), so
     the mesh is one closed surface; a strut's vertices (farther than 2r from every point) are not pulled."""

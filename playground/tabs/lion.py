@@ -26,8 +26,8 @@ def _frame_figure(f: lion.Frame):
 
 def _stream(frames, title: str):
     """Stream a LION generator's frames as figures (one a second), then its result as files and renders. Each
-    streamed 3-D figure takes a new WebGL context in the browser, which holds about 16 and drops the oldest: at 3
-    figures a second the mesh viewer's context was dropped (measured, headless Chromium), at one a second it is not."""
+    streamed 3-D figure takes a WebGL context in the browser, which holds about 16: at 3 figures a second headless
+    Chromium warned "Too many active WebGL contexts. Oldest context will be lost", at one a second it does not."""
     throttle = Throttle(1.0)
     for f in frames:
         if isinstance(f, lion.Shapes):
@@ -57,9 +57,9 @@ def lion_sample(category, guidance, steps, n, seed, sampler="DDIM"):
             yield gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip(), status
         else:
             fig, files, gallery = value
-            done = (f"done: {r.n} {r.category}(s), {r.steps} {r.sampler.upper()} steps per prior, guidance "
-                    f"{r.guidance:g}; the first one's cloud and mesh are in the viewers, all of them below")
-            yield fig, files[0][0], files[0][1], gallery, [p for pair in files for p in pair], done
+            yield (fig, files[0][0], files[0][1], gallery, [p for pair in files for p in pair],
+                   f"done: {r.n} {r.category}(s), {r.steps} {r.sampler.upper()} steps per prior, guidance "
+                   f"{r.guidance:g}; the first one's cloud and mesh are in the viewers, all of them below")
 
 
 @user_errors
