@@ -74,11 +74,9 @@ TABS: tuple[Tab, ...] = (
     Tab("imagic", "Edit (stages A, B, C)", "move eta to edit again",
         (("edit at eta", "image"), (f"input, then eta = {', '.join(map(str, imagic.ETAS))}", "image")),
         ("Images, target texts and eta", 1), example_done=r"eta 0\.4: .*move eta to edit again"),
-    # Known bug, not fixed yet: the mesh viewer ("Its mesh (GLB)") gets its file but never requests the GLB in the
-    # app (the same GLB renders in a page of its own, and when a plain event returns it), so its canvas is not checked
     Tab("lion", "Generate", "done:",
         (("Denoising, live (drag to rotate)", "plot"), ("First shape: point cloud (PLY)", "canvas"),
-         ("All shapes", "gallery")),
+         ("Its mesh (GLB)", "canvas"), ("All shapes", "gallery")),
         ("Try these", 4), example_done=r"done: 4 table\(s\), 10 DDIM steps"),
 )
 TITLES = {t.id: t.title for t in REGISTRY}

@@ -1,5 +1,6 @@
-"""Natural photos shipped inside scikit-image and scikit-learn, split into training and held-out sets, and random
-crops of them for the image-to-image models (SR3, Palette). Nothing is downloaded."""
+"""Natural photos shipped inside scikit-image and scikit-learn (and, where installed, matplotlib and mahotas), split
+into training and held-out sets, and random crops of them for the image-to-image models (SR3, Palette). Nothing is
+downloaded."""
 
 from __future__ import annotations
 
@@ -27,6 +28,14 @@ TRAIN = (
     "moon",
 )
 HELD_OUT = ("coffee", "flower")  # never seen in training: the examples and the quality checks use these
+# Photos inside other wheels (requirements-dev.txt installs them), never trained on: the unseen-photo checks
+# (engines.unseen_photos) use them with HELD_OUT. Each is (package, path inside it); the package is located, not
+# imported.
+EXTERNAL = {
+    "grace_hopper": ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg"),
+    "department_store": ("mahotas", "demos/data/DepartmentStore.jpg"),
+    "luispedro": ("mahotas", "demos/data/luispedro.jpg"),
+}
 # Palette's colour photos: the grey textures above would teach colorization that grey is a right answer (6 of the 13
 # photos are grey; the chroma augmentation cannot colour them), so Palette trains on the colour ones, plus the left
 # view of the stereo motorcycle pair, which skimage ships.
@@ -38,6 +47,8 @@ COLOUR_TRAIN = tuple(n for n in TRAIN if n not in ("brick", "grass", "gravel", "
 @lru_cache(maxsize=32)
 def load_photo(name: str) -> np.ndarray:
     """(H, W, 3) uint8 of a bundled photo."""
+    if name in EXTERNAL:
+        return _external(*EXTERNAL[name])
     if name in ("china", "flower"):
         from sklearn.datasets import load_sample_image
 
@@ -50,6 +61,27 @@ def load_photo(name: str) -> np.ndarray:
     if a.ndim == 2:
         a = np.repeat(a[..., None], 3, axis=2)
     return np.ascontiguousarray(a[..., :3]).astype(np.uint8)
+
+
+def _external(package: str, rel: str) -> np.ndarray:
+    """A photo inside another installed package's folder, read with Pillow; the package is found, not imported."""
+    import importlib.util
+    from pathlib import Path
+
+    from PIL import Image
+
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"{package} is not installed: pip install -r requirements-dev.txt")
+    path = Path(next(iter(spec.submodule_search_locations))) / rel
+    return np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
+
+
+def available(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of the named photos this install can load (the external ones need their packages)."""
+    import importlib.util
+
+    return tuple(n for n in names if n not in EXTERNAL or importlib.util.find_spec(EXTERNAL[n][0]) is not None)
 
 
 @lru_cache(maxsize=4)

@@ -3,6 +3,9 @@ h0 (noise turning into a shape); the cloud and its mesh in 3-D viewers; shape va
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+
 import gradio as gr
 
 from engines import lion
@@ -60,6 +63,18 @@ def lion_sample(category, guidance, steps, n, seed, sampler="DDIM"):
             yield (fig, files[0][0], files[0][1], gallery, [p for pair in files for p in pair],
                    f"done: {r.n} {r.category}(s), {r.steps} {r.sampler.upper()} steps per prior, guidance "
                    f"{r.guidance:g}; the first one's cloud and mesh are in the viewers, all of them below")
+
+
+def mesh_view(paths: list[str] | None):
+    """A fresh copy of the first GLB among a run's files, for the mesh viewer. gr.Model3D (Gradio 6.31) leaves a GLB
+    that a streaming event's last update sets unloaded (no request for it), and ignores the same path set again;
+    a new path set by a plain event loads (measured in headless Chromium: the viewer's canvas and its pixels)."""
+    glb = next((p for p in paths or [] if str(p).endswith(".glb")), None)
+    if glb is None:
+        return gr.skip()
+    with tempfile.NamedTemporaryFile(prefix="lion_view_", suffix=".glb", delete=False) as f:
+        shutil.copyfile(glb, f.name)
+    return f.name
 
 
 @user_errors
@@ -125,6 +140,7 @@ def build() -> None:
     ev = run.click(lion_sample, [category, guidance, steps, n, seed, sampler],
                    [plot, cloud, mesh, gallery, files, status], api_name="lion_sample", concurrency_id=HEAVY,
                    concurrency_limit=1, show_progress="minimal", preprocess=False)
+    ev.success(mesh_view, files, mesh, api_visibility="private", show_progress="hidden")
     gr.Examples([["chair", 2.0, 25, 4, 0], ["airplane", 2.0, 25, 4, 1], ["lamp", 3.0, 50, 2, 2],
                  ["mug", 1.0, 25, 4, 3], ["table", 2.0, 10, 4, 4]],
                 [category, guidance, steps, n, seed], label="Try these")
