@@ -49,53 +49,13 @@ class PointBlock(nn.Module):
         return h + self.lin2(F.silu(x))
 
 
-def knn(xyz: Tensor, k: int) -> Tensor:
-    """Indices of each point's k nearest neighbours, itself included: (B, N, 3) -> (B, N, k)."""
-    return torch.cdist(xyz, xyz).topk(k, dim=-1, largest=False).indices  # from (B, N, N)
-
-
-def gather_points(x: Tensor, idx: Tensor) -> Tensor:
-    """x's rows at idx: (B, N, C), (B, M, k) -> (B, M, k, C)."""
-    B, M, k = idx.shape
-    flat = idx.reshape(B, M * k, 1).expand(-1, -1, x.shape[-1])
-    return torch.gather(x, 1, flat).view(B, M, k, x.shape[-1])
-
-
-class EdgeBlock(nn.Module):
-    """h + W_out max_j MLP([g_j - g_i, s (x_j - x_i)]) over each point's k nearest neighbours (EdgeConv, Wang et al.
-    2019): the local context LION's PVCNN voxels give a point, without voxels: (B, N, C), (B, N, 3), (B, N, k) ->
-    (B, N, C). W_out starts at zero, so the block starts as the identity."""
-
-    REL_SCALE = 10.0  # neighbour offsets are ~0.05 in the standardised latent; scaled to ~1 for the MLP
-
-    def __init__(self, width: int, edge_width: int):
-        super().__init__()
-        self.norm = nn.LayerNorm(width)
-        self.proj = nn.Linear(width, edge_width)
-        self.mlp = nn.Sequential(nn.Linear(edge_width + 3, edge_width), nn.SiLU(), nn.Linear(edge_width, edge_width))
-        self.out = nn.Linear(edge_width, width)
-        nn.init.zeros_(self.out.weight)
-        nn.init.zeros_(self.out.bias)
-
-    def forward(self, h: Tensor, xyz: Tensor, idx: Tensor) -> Tensor:
-        g = self.proj(F.silu(self.norm(h)))  # (B, N, E)
-        rel = self.REL_SCALE * (gather_points(xyz, idx) - xyz[:, :, None])  # (B, N, k, 3)
-        e = self.mlp(torch.cat([gather_points(g, idx) - g[:, :, None], rel], dim=-1)).amax(dim=2)  # (B, N, E)
-        return h + self.out(F.silu(e))
-
-
 class PointMLP(nn.Module):
-    """in -> width, `blocks` PointBlocks conditioned on c, -> out (zero-initialised): (B, N, in) -> (B, N, out).
-    With k > 0, an EdgeBlock before each PointBlock mixes every point with its k nearest neighbours, found from the
-    input's first three channels (its xyz)."""
+    """in -> width, `blocks` PointBlocks conditioned on c, -> out (zero-initialised): (B, N, in) -> (B, N, out)."""
 
-    def __init__(self, c_in: int, c_out: int, width: int, blocks: int, cond_dim: int, pooled: bool = False,
-                 k: int = 0, edge_width: int = 32):
+    def __init__(self, c_in: int, c_out: int, width: int, blocks: int, cond_dim: int, pooled: bool = False):
         super().__init__()
-        self.k = k
         self.inp = nn.Linear(c_in, width)
         self.blocks = nn.ModuleList([PointBlock(width, cond_dim, pooled) for _ in range(blocks)])
-        self.edges = nn.ModuleList([EdgeBlock(width, edge_width) for _ in range(blocks)]) if k else None
         self.norm = nn.LayerNorm(width)
         self.out = nn.Linear(width, c_out)
         nn.init.zeros_(self.out.weight)
@@ -103,10 +63,7 @@ class PointMLP(nn.Module):
 
     def forward(self, x: Tensor, c: Tensor) -> Tensor:
         h = self.inp(x)
-        idx = knn(x[..., :3], min(self.k, x.shape[1])) if self.edges is not None else None
-        for i, blk in enumerate(self.blocks):
-            if self.edges is not None:
-                h = self.edges[i](h, x[..., :3], idx)
+        for blk in self.blocks:
             h = blk(h, c)
         return self.out(F.silu(self.norm(h)))
 
@@ -240,8 +197,6 @@ class PointDenoiserConfig(_Config):
     cond_dim: int = 64  # the global latent z0 it is conditioned on (0: none)
     num_classes: int = 0
     pooled: bool = False  # a max-pooled feature of the set in every block (the baseline needs shape context)
-    knn: int = 0  # > 0: EdgeBlocks over this many nearest neighbours (local context; trained on whole clouds)
-    edge_width: int = 32
 
 
 class PointDenoiser(nn.Module):
@@ -253,8 +208,7 @@ class PointDenoiser(nn.Module):
         self.t_mlp = nn.Sequential(nn.Linear(cfg.emb_dim, cfg.emb_dim), nn.SiLU(), nn.Linear(cfg.emb_dim, cfg.emb_dim))
         self.z_proj = nn.Linear(cfg.cond_dim, cfg.emb_dim) if cfg.cond_dim else None
         self.class_emb = nn.Embedding(cfg.num_classes + 1, cfg.emb_dim) if cfg.num_classes else None
-        self.net = PointMLP(cfg.channels, cfg.channels, cfg.width, cfg.blocks, cfg.emb_dim, cfg.pooled, cfg.knn,
-                            cfg.edge_width)
+        self.net = PointMLP(cfg.channels, cfg.channels, cfg.width, cfg.blocks, cfg.emb_dim, cfg.pooled)
 
     def forward(self, x: Tensor, t: Tensor, z: Tensor | None = None, y: Tensor | None = None, **_) -> Tensor:
         emb = self.t_mlp(sinusoidal_embedding(t, self.cfg.emb_dim))  # (B, E)
