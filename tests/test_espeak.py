@@ -17,6 +17,7 @@ def test_a_sentence_has_audio_phonemes_and_increasing_starts(voice):
     assert u.sample_rate == 22050 and u.wav.dtype == np.float32
     assert 1.5 < len(u.wav) / u.sample_rate < 4.0 and 0.1 < np.abs(u.wav).max() <= 1
     assert u.phonemes[:2] == ("D", "@2") and "aU" in u.phonemes  # "the", "brown"
+    assert u.phonemes[-1] == "_"  # the final pause
     assert len(u.starts) == len(u.phonemes) and (np.diff(u.starts) > 0).all()
     assert u.durations().sum() == len(u.wav) - u.starts[0]
     assert len(u.word_starts) == 9 and u.word_starts[0] == 0
@@ -42,3 +43,12 @@ def test_ipa_and_bad_text(voice):
     assert voice.ipa("the cat") == "ðə kˈæt"
     with pytest.raises(ValueError, match="1-1000 characters"):
         voice.speak("   ")
+
+
+def test_a_comma_is_a_pause_phoneme_with_the_silence_in_it(voice):
+    u = voice.speak("hello, my friend")
+    i = u.phonemes.index("_")
+    assert u.phonemes[i - 1] == "oU" and u.phonemes[i + 1] == "m"
+    a, b = u.starts[i], u.starts[i + 1]
+    assert b - a > 0.05 * u.sample_rate  # a pause lasts
+    assert np.abs(u.wav[a + 200 : b - 200]).mean() < 0.2 * np.abs(u.wav).mean()  # and is quiet

@@ -21,6 +21,7 @@ INITIALIZE_PHONEME_EVENTS, INITIALIZE_DONT_EXIT = 0x0001, 0x8000
 EVENT_LIST_TERMINATED, EVENT_WORD, EVENT_END, EVENT_PHONEME = 0, 1, 5, 7
 POS_CHARACTER, CHARS_UTF8 = 1, 1
 PHONEMES_IPA = 0x02
+PAUSE = "_"  # espeak's "_:" (a pause at a comma or the end), as one phoneme
 MAX_CHARS = 1000  # one utterance; the corpus's sentences are a few words
 
 
@@ -39,8 +40,8 @@ _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctype
 
 @dataclass(frozen=True)
 class Utterance:
-    """espeak's rendering of one text: the waveform, its phonemes (espeak's mnemonics, stress marks dropped) and the
-    sample at which each starts; word_starts: the index into phonemes where each word begins."""
+    """espeak's rendering of one text: the waveform, its phonemes (espeak's mnemonics, stress marks dropped, PAUSE
+    for a pause) and the sample at which each starts; word_starts: the index into phonemes where each word begins."""
 
     text: str
     wav: np.ndarray  # (T,) float32 in [-1, 1]
@@ -106,9 +107,17 @@ class Espeak:
         for kind, name, sample in events:
             if kind == EVENT_WORD:
                 words.append(len(phonemes))
-            elif name.strip("'_, ") and name != "_:":
-                phonemes.append(name.strip("',"))
-                starts.append(sample)
+                continue
+            if name == "_":  # a word boundary, 0 samples long
+                continue
+            name = PAUSE if name == "_:" else name.strip("',")  # stress marks dropped; "_:" is a pause
+            if not name:
+                continue
+            if starts and sample <= starts[-1]:  # a phoneme of no duration: the later event names the sound
+                phonemes[-1] = name
+                continue
+            phonemes.append(name)
+            starts.append(sample)
         return Utterance(text, wav, self.sample_rate, tuple(phonemes), np.asarray(starts, dtype=np.int64),
                          tuple(words))
 
