@@ -31,6 +31,7 @@ MODELS = {
     "lion-prior-z": "LION stage 2: DDM_z on the global latent, category-conditional (train after lion-vae)",
     "lion-prior-h": "LION stage 2: DDM_h on the latent points, conditioned on z0 (train after lion-vae)",
     "lion-points-ddpm": "the point-space DDPM baseline of LION's comparison (raw points, per-point network)",
+    "gradtts-espeak": "Grad-TTS on English sentences spoken by espeak-ng: phoneme encoder, MAS, score-based decoder",
 }
 
 # The models whose weights are committed under engines/weights/ and meet their issue's bar. The app shows a tab only
@@ -100,6 +101,10 @@ def make(name: str, steps: int | None, device: str):
         if name == lion_train.BASELINE:
             return lion_train.make_baseline_trainer(steps, device)
         return lion_train.make_prior_trainer(name, steps, device)
+    if name == "gradtts-espeak":
+        from . import gradtts_train
+
+        return gradtts_train.make_trainer(steps, device)
     raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
 
 
@@ -109,6 +114,11 @@ def evaluation(name: str):
         from . import lion_train
 
         return lambda trainer: {"eval": lion_train.vae_report(trainer.ema.model)}
+    if name == "gradtts-espeak":
+        from .data import speech
+        from .gradtts import alignment_report
+
+        return lambda trainer: {"eval": alignment_report(trainer.ema.model, speech.corpus(), 48)}
     return None
 
 

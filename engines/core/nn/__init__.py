@@ -1,5 +1,5 @@
 """Networks shared by every paper: the UNet2D and its parts, a noise-aware classifier, a small MLP for 2-D toys,
-and point networks (a point VAE and latent denoisers)."""
+point networks (a point VAE and latent denoisers), and Grad-TTS's text encoder with its mel decoder."""
 
 from .autoencoder import Autoencoder, AutoencoderConfig
 from .classifier import ClassifierConfig, NoisyClassifier
@@ -12,6 +12,7 @@ from .points import (
     VectorDenoiser,
     VectorDenoiserConfig,
 )
+from .tts import GradTTS, GradTTSConfig
 from .unet import UNet2D, UNetConfig
 
 ARCHS = {
@@ -22,6 +23,7 @@ ARCHS = {
     "PointVAE": (PointVAE, PointVAEConfig),
     "VectorDenoiser": (VectorDenoiser, VectorDenoiserConfig),
     "PointDenoiser": (PointDenoiser, PointDenoiserConfig),
+    "GradTTS": (GradTTS, GradTTSConfig),
 }
 
 __all__ = [
@@ -39,5 +41,7 @@ __all__ = [
     "VectorDenoiserConfig",
     "PointDenoiser",
     "PointDenoiserConfig",
+    "GradTTS",
+    "GradTTSConfig",
     "ARCHS",
 ]

@@ -1,0 +1,141 @@
+"""Grad-TTS (Popov et al. 2021): text -> phonemes (espeak) -> mu-tilde and durations (the encoder) -> the prior
+N(mu, I) over the mel frames -> the reverse diffusion (the probability-flow ODE with N Euler steps, or the reverse
+SDE) -> a mel -> Griffin-Lim. Inference as `Speech-Backbones/Grad-TTS/model/tts.py:forward`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from . import checks
+from .core import checkpoint
+from .core.mas import maximum_path, path_from_durations
+from .core.nn.tts import GradTTS
+from .core.sde import MeanRevertingVP
+from .gradtts_train import MODEL, collate, intersperse, log_prior
+
+MAX_STEPS = 100
+MAX_CHARS = 300
+
+
+@dataclass(frozen=True)
+class Voice:
+    """The shipped model, its phoneme inventory (id i = inventory[i], blank = len) and its SDE."""
+
+    model: GradTTS
+    inventory: tuple[str, ...]
+    sde: MeanRevertingVP
+
+    @property
+    def blank(self) -> int:
+        return len(self.inventory)
+
+    def ids(self, phonemes: tuple[str, ...]) -> np.ndarray:
+        """Phoneme names -> ids (interspersed with blanks); a phoneme the corpus never had is dropped."""
+        index = {p: i for i, p in enumerate(self.inventory)}
+        known = np.array([index[p] for p in phonemes if p in index], dtype=np.int64)
+        return intersperse(known, self.blank)
+
+
+def load(directory=None) -> Voice:
+    model, meta = checkpoint.load(MODEL, directory)
+    return Voice(model.eval(), tuple(meta["inventory"]), MeanRevertingVP(**meta["sde"]))
+
+
+@dataclass(frozen=True)
+class Step:
+    """One reverse step: index of total, at time t, the current mel (F, T)."""
+
+    index: int
+    total: int
+    t: float
+    mel: Tensor
+
+
+@dataclass(frozen=True)
+class Speech:
+    """The result: the mel, the prior's mean mu (F, T), the alignment (tokens x frames) and the durations."""
+
+    mel: Tensor
+    mu: Tensor
+    alignment: Tensor
+    tokens: tuple[str, ...]
+
+
+@torch.no_grad()
+def encode(voice: Voice, ids: np.ndarray, length_scale: float = 1.0) -> tuple[Tensor, Tensor, Tensor]:
+    """ids (Tx,) -> mu_y (1, F, Ty) with Ty divisible by 4, the alignment (1, Tx, Ty) and the frames per token."""
+    b = collate([ids])
+    mu_x, logw, x_mask = voice.model.encoder(b["ids"], b["x_lengths"])
+    w = torch.exp(logw) * x_mask
+    w_ceil = torch.ceil(w * length_scale)[:, 0]  # (1, Tx)
+    T = max(4, int(math.ceil(float(w_ceil.sum()) / 4) * 4))
+    attn = path_from_durations(w_ceil, T)  # (1, Tx, T)
+    return torch.einsum("bfi,bij->bfj", mu_x, attn), attn, w_ceil[0]
+
+
+@torch.no_grad()
+def reverse(voice: Voice, mu: Tensor, steps: int, temperature: float, stoc: bool, gen: torch.Generator
+            ) -> Iterator[Step]:
+    """z = mu + eps / tau, then `steps` Euler steps of the probability-flow ODE (or the SDE) from t = 1 to 0."""
+    x = mu + torch.randn(mu.shape, generator=gen) / temperature
+    h = 1.0 / steps
+    for i in range(steps):
+        t = 1.0 - (i + 0.5) * h
+        tt = torch.full((mu.shape[0],), t)
+        lam = 1 - math.exp(-float(voice.sde.B(torch.tensor(t))))
+        score = -voice.model.eps(x, tt, mu) / math.sqrt(lam)
+        noise = torch.randn(mu.shape, generator=gen) if stoc else None
+        x = voice.sde.euler_step(x, mu, score, t, h, noise)
+        yield Step(i, steps, t, x[0])
+
+
+def speak(text: str, steps: int = 10, temperature: float = 1.5, length_scale: float = 1.0, stoc: bool = False,
+          seed: int = 0, voice: Voice | None = None) -> Iterator[Step | Speech]:
+    """Yield every reverse Step, then the Speech."""
+    text = checks.prompt(text, MAX_CHARS, "the text", "Return the popped value", empty="type something to say")
+    steps = checks.integer("steps", steps, 1, MAX_STEPS)
+    temperature = checks.number("temperature", temperature, 0.1, 10.0)
+    length_scale = checks.number("length scale", length_scale, 0.5, 2.0)
+    from .data.espeak import espeak
+
+    voice = voice or load()
+    u = espeak().speak(text)
+    ids = voice.ids(u.phonemes)
+    mu, attn, _ = encode(voice, ids, length_scale)
+    gen = torch.Generator().manual_seed(checks.seed(seed))
+    mel = mu[0]
+    for s in reverse(voice, mu, steps, temperature, stoc, gen):
+        mel = s.mel
+        yield s
+    tokens = tuple("" if i == voice.blank else voice.inventory[i] for i in ids)
+    yield Speech(mel, mu[0], attn[0], tokens)
+
+
+@torch.no_grad()
+def alignment_report(model: GradTTS, corpus, n: int = 64, tolerance: int = 2) -> dict[str, float]:
+    """On n held-out utterances: the share of phoneme boundaries that MAS (between the model's mu and the true mel)
+    puts within `tolerance` frames of espeak's, and the same for the duration predictor's boundaries."""
+    model = model.eval()
+    blank = len(corpus.inventory)
+    held = np.flatnonzero(corpus.held_out)[:n]
+    hits_mas = hits_dur = total = 0
+    for i in held:
+        ids = intersperse(corpus.ids[i], blank)
+        b = collate([ids], [corpus.mels[i]])
+        mu_x, logw, _ = model.encoder(b["ids"], b["x_lengths"])
+        attn = maximum_path(log_prior(mu_x, b["y"]), b["x_lengths"], b["y_lengths"])[0]  # (Tx, Ty)
+        start_tok = attn.argmax(1)  # first frame of each token (argmax of a 0/1 row)
+        true = np.cumsum(corpus.durations[i])[:-1]  # the starts of phonemes 2..P
+        mas = start_tok[3::2].numpy()  # phoneme k's token is 2k + 1
+        dur = np.cumsum(np.ceil(np.exp(logw[0, 0].numpy())))[2::2][: len(true)]  # the ends of tokens 2k (blanks)
+        hits_mas += int((np.abs(mas - true) <= tolerance).sum())
+        hits_dur += int((np.abs(dur - true[: len(dur)]) <= tolerance).sum())
+        total += len(true)
+    return {"boundaries_mas": round(hits_mas / max(total, 1), 4), "boundaries_durations": round(hits_dur / max(total, 1), 4),
+            "utterances": len(held)}
