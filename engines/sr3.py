@@ -29,6 +29,9 @@ LR_SIZE = 16  # the native input: 16x16 -> 64x64
 MAX_LR = 64  # up to 64x64 -> 256x256 by overlapping tiles; larger inputs are downscaled first
 TILE, OVERLAP = 64, 16
 MAX_STEPS = 2000  # the training schedule's T
+# The default: on 40 unseen photo crops the output carries 0.54 of the original's gradient energy at 50 steps, 0.63
+# at 100 and 0.70 at 200 (bicubic 0.19), PSNR 24.6 / 24.4 / 24.2 dB (bicubic 24.2): engines.unseen_photos
+DEFAULT_STEPS = 100
 TRAIN_SCHEDULE = {"name": "linear", "T": 2000, "beta_start": 1e-6, "beta_end": 1e-2}  # SR3's 16->128 config
 NET = UNetConfig(3, 3, 32, (1, 2, 2, 2), 1, (3,), cond_channels=3)
 TRAIN = TrainConfig(steps=3000, batch_size=24, lr=1e-3, warmup=200, ema_decay=0.999, save_every=250)
@@ -104,7 +107,7 @@ def prepare(image) -> Prepared:
     return Prepared(lr, upsample(lr), note)
 
 
-def upscale(image, steps: int = 50, seed: int = 0, sampler: str = "ddpm") -> Iterator[Step]:
+def upscale(image, steps: int = DEFAULT_STEPS, seed: int = 0, sampler: str = "ddpm") -> Iterator[Step]:
     """Yield every Step of super-resolving an image 4x (tiles of 64x64 with 16 px overlap beyond 16x16 inputs)."""
     steps = checks.integer("steps", steps, 1, MAX_STEPS)
     seed = checks.seed(seed)
@@ -148,7 +151,7 @@ def report(sr: Tensor, lr: Tensor, hr: Tensor | None = None) -> dict:
 def cli_args(p) -> None:
     """Arguments of `python -m engines sr3`."""
     p.add_argument("--input", required=True, help="the low-resolution image (16x16 is native; up to 64x64 tiled)")
-    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS)
     p.add_argument("--sampler", choices=list(SAMPLERS), default="ddpm")
     p.add_argument("--seed", type=int, default=0)
 

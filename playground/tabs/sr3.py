@@ -66,10 +66,11 @@ def build() -> None:
         "network, so any schedule and any number of steps work at inference.",
         "16x16 -> 128x128 faces: a human fool rate close to 50% (GANs at most 34%); cascaded ImageNet 256 FID 11.3.",
         "4x (16x16 -> 64x64) on photos bundled with scikit-image and scikit-learn, with a 1.6M-parameter UNet trained "
-        "on 48x48 crops for 3,000 steps (81 minutes on one core); training schedule linear 1e-6..1e-2 over "
-        "T = 2000 (as SR3), sampled with any number of steps; larger inputs, up to 64x64 -> 256x256, run in "
-        "overlapping 64x64 tiles. On 8 held-out crops at 50 steps: 26.8 dB PSNR (bicubic 26.3 dB), the output "
-        "downsampled matches the input at 41.7 dB, and it carries 3x the fine detail of bicubic.",
+        "on 48x48 crops of 13 photos for 5,000 steps (107 minutes on one core); training schedule linear "
+        "1e-6..1e-2 over T = 2000 (as SR3), sampled with any number of steps; larger inputs, up to 64x64 -> "
+        "256x256, run in overlapping 64x64 tiles. On 40 crops of 5 photos it never saw, at 100 steps: 24.4 dB "
+        "PSNR (bicubic 24.2 dB), the output downsampled matches the input at 40.4 dB, and it carries 0.63 of the "
+        "original's fine detail (bicubic 0.19).",
         doc="sr3",
     )
     with gr.Row():
@@ -81,7 +82,9 @@ def build() -> None:
                 height=200,
             )
             steps = gr.Slider(
-                1, 1000, value=50, step=1, label="Steps", info="any number: the model knows the noise level"
+                1, 1000, value=sr3.DEFAULT_STEPS, step=1, label="Steps",
+                info="any number: the model knows the noise level; more steps draw more fine detail (on unseen "
+                "photos 0.54 of the original's at 50 steps, 0.63 at 100, 0.70 at 200) at a little less PSNR",
             )
             sampler = gr.Radio(["ddpm", "ddim"], value="ddpm", label="Sampler")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0)
