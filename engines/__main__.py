@@ -27,6 +27,7 @@ ENGINES = {
     "ldm": ("ldm", "Latent Diffusion (Rombach et al. 2022): text -> 16x16x4 latents -> 64x64 decoded"),
     "imagic": ("imagic", "Imagic (Kawar et al. 2023): edit one image with a target text"),
     "lion": ("lion", "LION (Zeng et al. 2022): 3-D point clouds and their meshes, by latent point diffusion"),
+    "tts": ("gradtts", "Grad-TTS (Popov et al. 2021): speech from text by a score-based mel decoder"),
 }
 
 

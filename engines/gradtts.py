@@ -139,3 +139,37 @@ def alignment_report(model: GradTTS, corpus, n: int = 64, tolerance: int = 2) ->
         total += len(true)
     return {"boundaries_mas": round(hits_mas / max(total, 1), 4), "boundaries_durations": round(hits_dur / max(total, 1), 4),
             "utterances": len(held)}
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines tts`."""
+    p.add_argument("--text", required=True, help="English text to speak (up to 300 characters)")
+    p.add_argument("--steps", type=int, default=10, help="reverse-diffusion steps, 1-100")
+    p.add_argument("--temperature", type=float, default=1.5, help="tau: z = mu + eps / tau")
+    p.add_argument("--length-scale", type=float, default=1.0, help="durations times this (larger: slower)")
+    p.add_argument("--stoc", action="store_true", help="the reverse SDE instead of the probability-flow ODE")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cli_main(a):
+    from .data import speech
+    from .files import WavFile
+    from .images import heatmap
+
+    out = final_speech(speak(a.text, a.steps, a.temperature, a.length_scale, a.stoc, a.seed))
+    wav = speech.griffin_lim(out.mel.numpy())
+    return [WavFile(wav, speech.SAMPLE_RATE)], {
+        "mel.png": heatmap(out.mel.numpy(), 240),
+        "mu.png": heatmap(out.mu.numpy(), 240),
+        "alignment.png": heatmap(out.alignment.numpy(), 4 * out.alignment.shape[0]),
+    }
+
+
+def final_speech(frames: Iterator[Step | Speech]) -> Speech:
+    """Drain a speak generator and return its Speech."""
+    out = None
+    for out in frames:
+        pass
+    if not isinstance(out, Speech):
+        raise ValueError("the synthesis produced no speech")
+    return out

@@ -143,3 +143,16 @@ def fit_square(img: Image.Image, size: int) -> Image.Image:
     if s > 4 * size:  # cheap first pass for huge uploads
         img = img.reduce(s // (2 * size))
     return img.resize((size, size), Image.Resampling.LANCZOS)
+
+
+def heatmap(a: np.ndarray, height: int | None = None, flip: bool = True) -> Image.Image:
+    """A 2-D array (rows x columns, e.g. mel bins x frames) as a viridis-like RGB image, low rows at the bottom."""
+    x = np.asarray(a, dtype=np.float32)
+    lo, hi = np.percentile(x, 1), np.percentile(x, 99.5)
+    v = np.clip((x - lo) / max(hi - lo, 1e-8), 0, 1)
+    stops = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float32)
+    pos = v * (len(stops) - 1)
+    i = np.minimum(pos.astype(int), len(stops) - 2)
+    rgb = stops[i] + (stops[i + 1] - stops[i]) * (pos - i)[..., None]  # (rows, cols, 3)
+    img = Image.fromarray((rgb[::-1] if flip else rgb).astype(np.uint8), "RGB")
+    return img if height is None else img.resize((img.width, height), Image.NEAREST)

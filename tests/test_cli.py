@@ -123,3 +123,16 @@ def test_guidance_sr3_and_palette_cli(tmp_path):
     p = run("engines", "palette", "--task", "inpainting", "--input", str(ROOT / "examples" / "coffee.png"), "--mask",
             str(ROOT / "README.md"), "--out", str(tmp_path / "x"), ok=False)
     assert "Traceback" not in p.stderr and p.stderr.strip()
+
+
+@needs("gradtts-espeak")
+def test_tts_cli_writes_a_wav_its_mel_and_alignment(tmp_path):
+    import wave
+
+    run("engines", "tts", "--text", "Return the popped value", "--steps", "4", "--temperature", "1.5", "--seed", "0",
+        "--out", str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000.wav", "alignment.png", "mel.png", "mu.png"]
+    with wave.open(str(tmp_path / "000.wav")) as w:
+        assert w.getframerate() == 22050 and 0.8 < w.getnframes() / 22050 < 4.0
+    p = run("engines", "tts", "--text", "   ", "--out", str(tmp_path / "x"), ok=False)
+    assert "type something to say" in p.stderr
