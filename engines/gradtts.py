@@ -59,12 +59,14 @@ class Step:
 
 @dataclass(frozen=True)
 class Speech:
-    """The result: the mel, the prior's mean mu (F, T), the alignment (tokens x frames) and the durations."""
+    """The result: the mel, the prior's mean mu (F, T), the alignment (tokens x frames; "" is a blank), and espeak's
+    own rendering of the text (the corpus's voice, to compare)."""
 
     mel: Tensor
     mu: Tensor
     alignment: Tensor
     tokens: tuple[str, ...]
+    reference: np.ndarray
 
 
 @torch.no_grad()
@@ -114,7 +116,7 @@ def speak(text: str, steps: int = 10, temperature: float = 1.5, length_scale: fl
         mel = s.mel
         yield s
     tokens = tuple("" if i == voice.blank else voice.inventory[i] for i in ids)
-    yield Speech(mel, mu[0], attn[0], tokens)
+    yield Speech(mel, mu[0], attn[0], tokens, u.wav)
 
 
 @torch.no_grad()

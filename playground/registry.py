@@ -31,6 +31,7 @@ TABS: tuple[TabSpec, ...] = (
     TabSpec("ldm", "Latent Diffusion", "ldm", ("ldm-autoencoder", "ldm-text", "imagen-base", "imagen-sr")),
     TabSpec("imagic", "Imagic", "imagic", ("imagen-base", "imagen-sr")),
     TabSpec("lion", "LION (3-D)", "lion", ("lion-vae", "lion-prior-z", "lion-prior-h")),
+    TabSpec("gradtts", "Grad-TTS (speech)", "gradtts", ("gradtts-espeak",)),
 )
 
 
