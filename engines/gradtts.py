@@ -100,10 +100,12 @@ def reverse(voice: Voice, mu: Tensor, steps: int, temperature: float, stoc: bool
 def speak(text: str, steps: int = 10, temperature: float = 1.5, length_scale: float = 1.0, stoc: bool = False,
           seed: int = 0, voice: Voice | None = None) -> Iterator[Step | Speech]:
     """Yield every reverse Step, then the Speech."""
-    text = checks.prompt(text, MAX_CHARS, "the text", "Return the popped value", empty="type something to say")
+    text = checks.prompt(text, MAX_CHARS, "the text", "Return the popped value",
+                         empty="the text is empty: type something to say, for example 'Return the popped value'")
     steps = checks.integer("steps", steps, 1, MAX_STEPS)
     temperature = checks.number("temperature", temperature, 0.1, 10.0)
     length_scale = checks.number("length scale", length_scale, 0.5, 2.0)
+    stoc = checks.flag("stochastic", stoc)
     from .data.espeak import espeak
 
     voice = voice or load()

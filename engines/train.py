@@ -53,6 +53,7 @@ SHIPPED: tuple[str, ...] = (
     "lion-vae",
     "lion-prior-z",
     "lion-prior-h",
+    "gradtts-espeak",
 )
 
 

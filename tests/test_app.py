@@ -1,6 +1,7 @@
 """The app started as a new user starts it (`python app.py`), and every API name called through gradio_client."""
 
 import os
+from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
@@ -20,6 +21,7 @@ API_NAMES = {
     "ldm": {"/ldm_generate"},
     "imagic": {"/imagic_edit"},
     "lion": {"/lion_sample", "/lion_vary", "/lion_interpolate"},
+    "gradtts": {"/tts_speak"},
 }
 
 
@@ -182,3 +184,15 @@ def test_each_paper_card_links_to_its_docs_page_and_nothing_else_is_served(app_u
         assert body.startswith("# "), tab.id
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(app_url + "gradio_api/file=" + str(ROOT / "app.py"))
+
+
+@needs_tab("gradtts")
+def test_tts_speak_streams_the_mel_then_returns_sounds_and_the_alignment(client):
+    job = client.submit("Return the popped value", 4, 1.5, 1.0, False, 0, api_name="/tts_speak")
+    outs = list(job)
+    mel, mu, align, audio, audio_mu, audio_ref, text = job.result()
+    assert len(outs) >= 2 and text.startswith("done:") and "4 ODE steps" in text
+    for a in (audio, audio_mu, audio_ref):
+        assert a and Path(a).stat().st_size > 20_000  # WAVs of about a second or more
+    with pytest.raises(Exception, match="type something to say"):
+        client.predict("", 4, 1.5, 1.0, False, 0, api_name="/tts_speak")

@@ -78,6 +78,10 @@ TABS: tuple[Tab, ...] = (
         (("Denoising, live (drag to rotate)", "plot"), ("First shape: point cloud (PLY)", "canvas"),
          ("Its mesh (GLB)", "canvas"), ("All shapes", "gallery")),
         ("Try these", 4), example_done=r"done: 4 table\(s\), 10 DDIM steps"),
+    Tab("gradtts", "Speak", "done:",
+        (("mel-spectrogram (live: x_t)", "image"), ("mu: the prior's mean, the 'average voice'", "image"),
+         ("Alignment", "plot")),
+        ("Held-out sentences (never trained on)", 1), example_changes="mel-spectrogram (live: x_t)"),
 )
 TITLES = {t.id: t.title for t in REGISTRY}
 

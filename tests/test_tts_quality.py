@@ -30,7 +30,6 @@ def test_the_bigram_model_is_normalised():
 def test_mcd_is_zero_for_the_same_sound_and_grows_with_a_different_one():
     pytest.importorskip("espeakng_loader")
     from engines.data.espeak import espeak
-
     from engines.data.speech import log_mel
 
     a = log_mel(espeak().speak("the quick brown fox").wav)
