@@ -16,6 +16,7 @@ from . import checks
 from .core import checkpoint
 from .core.mas import maximum_path, path_from_durations
 from .core.nn.tts import GradTTS
+from .core.samplers import final
 from .core.sde import MeanRevertingVP
 from .gradtts_train import MODEL, collate, intersperse, log_prior
 
@@ -171,9 +172,4 @@ def cli_main(a):
 
 def final_speech(frames: Iterator[Step | Speech]) -> Speech:
     """Drain a speak generator and return its Speech."""
-    out = None
-    for out in frames:
-        pass
-    if not isinstance(out, Speech):
-        raise ValueError("the synthesis produced no speech")
-    return out
+    return final(frames, Speech)

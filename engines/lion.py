@@ -25,7 +25,7 @@ from .core.guidance import classifier_free
 from .core.mesh import points_mesh
 from .core.precision import fast
 from .core.recipe import Recipe
-from .core.samplers import Denoiser, sample_loop
+from .core.samplers import Denoiser, final, sample_loop
 from .core.schedules import Schedule
 from .data import shapes3d
 from .files import MeshFile, PointCloudFile
@@ -193,12 +193,7 @@ def sample(
 
 def final_shapes(frames: Iterator[Frame | Shapes]) -> Shapes:
     """Drain a sample / vary generator and return its Shapes."""
-    out = None
-    for out in frames:
-        pass
-    if not isinstance(out, Shapes):
-        raise ValueError("the sampler produced no shapes")
-    return out
+    return final(frames, Shapes)
 
 
 @torch.no_grad()

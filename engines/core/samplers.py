@@ -237,11 +237,14 @@ def sample_loop(
     raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
 
 
-def final(steps: Iterator[Step]) -> Step:
-    """Drain a sampler and return its last Step."""
+def final(steps: Iterator, kind: type | None = None):
+    """Drain a sampler and return its last item: a Step, or, with kind, the engine's result of that type that its
+    generator yields after the steps (LION's Shapes, Grad-TTS's Speech)."""
     last = None
     for last in steps:
         pass
     if last is None:
         raise ValueError("the sampler yielded no steps")
+    if kind is not None and not isinstance(last, kind):
+        raise ValueError(f"the sampler produced no {kind.__name__.lower()}")
     return last
