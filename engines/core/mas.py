@@ -3,7 +3,8 @@ alignment of text tokens to frames that maximises the summed log-likelihood, by 
 
 from __future__ import annotations
 
-import numba
+from functools import lru_cache
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -11,8 +12,7 @@ from torch import Tensor
 NEG = -1e9
 
 
-@numba.njit(cache=True)
-def _path(value: np.ndarray, t_x: int, t_y: int) -> np.ndarray:
+def _path_py(value: np.ndarray, t_x: int, t_y: int) -> np.ndarray:
     """value (Tx, Ty) log-likelihoods, overwritten with the best cumulative scores -> path (Tx, Ty) of 0/1."""
     path = np.zeros(value.shape, dtype=np.float32)
     for y in range(t_y):
@@ -31,6 +31,14 @@ def _path(value: np.ndarray, t_x: int, t_y: int) -> np.ndarray:
     return path
 
 
+@lru_cache(maxsize=1)
+def _path():
+    """_path_py compiled by numba on first use (importing numba costs 0.2 s, which the CLI and the app need not pay)."""
+    import numba
+
+    return numba.njit(cache=True)(_path_py)
+
+
 def maximum_path(log_p: Tensor, x_lengths: Tensor, y_lengths: Tensor) -> Tensor:
     """(B, Tx, Ty) log-likelihood of frame y under token x -> (B, Tx, Ty) 0/1 alignment (detached; each token gets
     at least one frame, each frame exactly one token, in order). Needs y_length >= x_length per item."""
@@ -40,7 +48,7 @@ def maximum_path(log_p: Tensor, x_lengths: Tensor, y_lengths: Tensor) -> Tensor:
         tx, ty = int(x_lengths[b]), int(y_lengths[b])
         if ty < tx:
             raise ValueError(f"an utterance of {ty} frames cannot align {tx} tokens")
-        out[b, :tx, :ty] = _path(np.ascontiguousarray(v[b, :tx, :ty]), tx, ty)
+        out[b, :tx, :ty] = _path()(np.ascontiguousarray(v[b, :tx, :ty]), tx, ty)
     return torch.from_numpy(out).to(log_p.device)
 
 
