@@ -33,7 +33,8 @@ c = Client("http://127.0.0.1:%d/", verbose=False)
 calls = [("/ddpm_sample", ("digits", "DDIM", 50, 0.0, 0, 16)), ("/guidance_sample", ("red circle", "classifier-free", 3.0, 50, 8, 0)),
          ("/sr3_upscale", (handle_file("examples/sr3_coffee_lr.png"), 50, 0, "ddpm")),
          ("/imagen_generate", ("a red circle on the left", 7.5, True, 0.995, 50, 25, 4, 0, True)),
-         ("/ldm_generate", ("a blue square at the top", 5.0, 50, 4, 0)), ("/lion_sample", ("chair", 2.0, 25, 4, 0, "DDIM"))]
+         ("/ldm_generate", ("a blue square at the top", 5.0, 50, 4, 0)), ("/lion_sample", ("chair", 2.0, 25, 4, 0, "DDIM")),
+         ("/tts_speak", ("Return the popped value", 10, 1.5, 1.0, False, 0))]
 names = set(c.view_api(return_format="dict", print_info=False)["named_endpoints"])
 out = {}
 for name, args in calls:
