@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import installed, package_file
+
 # Colour photos and grey textures bundled in the wheels; grey ones are used as 3 equal channels.
 TRAIN = (
     "astronaut",
@@ -64,24 +66,15 @@ def load_photo(name: str) -> np.ndarray:
 
 
 def _external(package: str, rel: str) -> np.ndarray:
-    """A photo inside another installed package's folder, read with Pillow; the package is found, not imported."""
-    import importlib.util
-    from pathlib import Path
-
+    """A photo inside another installed package's folder, read with Pillow."""
     from PIL import Image
 
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"{package} is not installed: pip install -r requirements-dev.txt")
-    path = Path(next(iter(spec.submodule_search_locations))) / rel
-    return np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
+    return np.asarray(Image.open(package_file(package, rel)).convert("RGB"), dtype=np.uint8)
 
 
 def available(names: tuple[str, ...]) -> tuple[str, ...]:
     """Those of the named photos this install can load (the external ones need their packages)."""
-    import importlib.util
-
-    return tuple(n for n in names if n not in EXTERNAL or importlib.util.find_spec(EXTERNAL[n][0]) is not None)
+    return tuple(n for n in names if n not in EXTERNAL or installed(EXTERNAL[n][0]))
 
 
 @lru_cache(maxsize=4)

@@ -13,6 +13,8 @@ import sysconfig
 from functools import lru_cache
 from pathlib import Path
 
+from . import package_file
+
 MIN_WORDS, MAX_WORDS = 4, 12
 HELD_OUT_EVERY = 20  # one sentence in 20 (by a hash of its text) is held out
 SKIP_DIRS = {"test", "tests", "idlelib", "site-packages", "lib2to3", "__pycache__", "turtledemo"}
@@ -21,12 +23,7 @@ _WORD = re.compile(r"[A-Za-z][a-z']*,?")  # plain words: no digits, no CAPITALS 
 
 def cmu_words() -> frozenset[str]:
     """The words of the CMU dictionary that pocketsphinx's en-us model ships (lower case)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("pocketsphinx")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError("pocketsphinx is not installed: pip install -r requirements-dev.txt")
-    path = Path(next(iter(spec.submodule_search_locations))) / "model" / "en-us" / "cmudict-en-us.dict"
+    path = package_file("pocketsphinx", "model/en-us/cmudict-en-us.dict")
     with open(path, encoding="utf-8") as f:
         return frozenset(line.split(maxsplit=1)[0] for line in f if line.strip())
 
