@@ -91,7 +91,7 @@ def reverse(voice: Voice, mu: Tensor, steps: int, temperature: float, stoc: bool
     for i in range(steps):
         t = 1.0 - (i + 0.5) * h
         tt = torch.full((mu.shape[0],), t)
-        lam = 1 - math.exp(-float(voice.sde.B(torch.tensor(t))))
+        lam = 1 - float(voice.sde.alpha_bar(torch.tensor(t)))  # the variance lambda_t of X_t given X_0
         score = -voice.model.eps(x, tt, mu) / math.sqrt(lam)
         noise = torch.randn(mu.shape, generator=gen) if stoc else None
         x = voice.sde.euler_step(x, mu, score, t, h, noise)

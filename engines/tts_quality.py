@@ -109,7 +109,6 @@ def evaluate(n: int = 24, steps: int = 10, temperature: float = 1.5, stoc: bool 
     """The bars on the first n held-out sentences: WER of Grad-TTS, of espeak and of Griffin-Lim on espeak's own
     mel (the vocoder's ceiling); MCD against espeak; length ratio."""
     from . import gradtts
-    from .data.espeak import espeak
     from .data.sentences import split
 
     voice = gradtts.load()
@@ -117,17 +116,17 @@ def evaluate(n: int = 24, steps: int = 10, temperature: float = 1.5, stoc: bool 
     errs = {"gradtts": [0, 0], "espeak": [0, 0], "griffin_lim_of_espeak": [0, 0]}
     mcds, mcds_gl, ratios, seconds = [], [], [], []
     for i, text in enumerate(texts):
-        ref = espeak().speak(text).wav
         t0 = time.perf_counter()
-        out = list(gradtts.speak(text, steps, temperature, 1.0, stoc, seed + i, voice))[-1]
+        out = gradtts.final_speech(gradtts.speak(text, steps, temperature, 1.0, stoc, seed + i, voice))
         wav = speech.griffin_lim(out.mel.numpy())
         seconds.append(time.perf_counter() - t0)
-        gl_ref = speech.griffin_lim(speech.log_mel(ref))
+        ref = out.reference  # espeak's rendering, which speak() made for the phonemes
+        ref_mel = speech.log_mel(ref)
+        gl_ref = speech.griffin_lim(ref_mel)
         for key, w in (("gradtts", wav), ("espeak", ref), ("griffin_lim_of_espeak", gl_ref)):
             e, m = word_errors(text, transcribe(w))
             errs[key][0] += e
             errs[key][1] += m
-        ref_mel = speech.log_mel(ref)
         mcds.append(mcd(out.mel.numpy(), ref_mel))
         mcds_gl.append(mcd(speech.log_mel(gl_ref), ref_mel))
         ratios.append(len(wav) / len(ref))

@@ -17,7 +17,7 @@ class MeanRevertingVP:
     beta_0: float = 0.05
     beta_1: float = 20.0
 
-    def beta(self, t: Tensor) -> Tensor:
+    def beta(self, t: Tensor | float) -> Tensor | float:
         return self.beta_0 + (self.beta_1 - self.beta_0) * t
 
     def B(self, t: Tensor) -> Tensor:
@@ -36,7 +36,7 @@ class MeanRevertingVP:
                    ) -> Tensor:
         """One reverse step of size h from t: the probability-flow ODE (Eq. 8 with the 1/2 on the score) when noise is
         None, else the reverse SDE (Eq. 7) driven by that standard normal noise."""
-        beta = self.beta_0 + (self.beta_1 - self.beta_0) * t
+        beta = self.beta(t)
         if noise is None:
             return x - 0.5 * (mu - x - score) * beta * h
         return x - (0.5 * (mu - x) - score) * beta * h - (beta * h) ** 0.5 * noise
