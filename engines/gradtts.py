@@ -16,6 +16,7 @@ from . import checks
 from .core import checkpoint
 from .core.mas import maximum_path, path_from_durations
 from .core.nn.tts import GradTTS
+from .core.precision import fast
 from .core.samplers import final
 from .core.sde import MeanRevertingVP
 from .gradtts_train import MODEL, collate, intersperse, log_prior
@@ -26,11 +27,13 @@ MAX_CHARS = 300
 
 @dataclass(frozen=True)
 class Voice:
-    """The shipped model, its phoneme inventory (id i = inventory[i], blank = len) and its SDE."""
+    """The shipped model, its phoneme inventory (id i = inventory[i], blank = len), its SDE and its terminal
+    distribution (prior "data": N(mu, I), the paper's; "standard": N(0, I), the ablation)."""
 
     model: GradTTS
     inventory: tuple[str, ...]
     sde: MeanRevertingVP
+    prior: str = "data"
 
     @property
     def blank(self) -> int:
@@ -43,9 +46,9 @@ class Voice:
         return intersperse(known, self.blank)
 
 
-def load(directory=None) -> Voice:
-    model, meta = checkpoint.load(MODEL, directory)
-    return Voice(model.eval(), tuple(meta["inventory"]), MeanRevertingVP(**meta["sde"]))
+def load(directory=None, name: str = MODEL) -> Voice:
+    model, meta = checkpoint.load(name, directory)
+    return Voice(model.eval(), tuple(meta["inventory"]), MeanRevertingVP(**meta["sde"]), meta.get("prior", "data"))
 
 
 @dataclass(frozen=True)
@@ -85,16 +88,19 @@ def encode(voice: Voice, ids: np.ndarray, length_scale: float = 1.0) -> tuple[Te
 @torch.no_grad()
 def reverse(voice: Voice, mu: Tensor, steps: int, temperature: float, stoc: bool, gen: torch.Generator
             ) -> Iterator[Step]:
-    """z = mu + eps / tau, then `steps` Euler steps of the probability-flow ODE (or the SDE) from t = 1 to 0."""
-    x = mu + torch.randn(mu.shape, generator=gen) / temperature
+    """z = mu + eps / tau, then `steps` Euler steps of the probability-flow ODE (or the SDE) from t = 1 to 0. With the
+    ablation's N(0, I) prior, z = eps / tau and the drift reverts towards 0; the network still sees mu."""
+    m = mu if voice.prior == "data" else torch.zeros_like(mu)  # the SDE's terminal mean
+    decoder = fast(voice.model.decoder)  # bf16 autocast or ONNX Runtime, as the host allows
+    x = m + torch.randn(mu.shape, generator=gen) / temperature
     h = 1.0 / steps
     for i in range(steps):
         t = 1.0 - (i + 0.5) * h
         tt = torch.full((mu.shape[0],), t)
         lam = 1 - float(voice.sde.alpha_bar(torch.tensor(t)))  # the variance lambda_t of X_t given X_0
-        score = -voice.model.eps(x, tt, mu) / math.sqrt(lam)
+        score = -voice.model.eps(x, tt, mu, decoder) / math.sqrt(lam)
         noise = torch.randn(mu.shape, generator=gen) if stoc else None
-        x = voice.sde.euler_step(x, mu, score, t, h, noise)
+        x = voice.sde.euler_step(x, m, score, t, h, noise)
         yield Step(i, steps, t, x[0])
 
 

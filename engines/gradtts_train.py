@@ -19,6 +19,9 @@ from .core.sde import MeanRevertingVP
 from .core.train import TrainConfig, Trainer
 
 MODEL = "gradtts-espeak"
+# The terminal distribution of the forward SDE: "data" is the paper's N(mu, I); "standard" is the ablation's plain
+# N(0, I), the same decoder (still conditioned on mu) diffusing towards 0 instead of mu (Popov et al. 2021, Sec. 4).
+PRIORS = {MODEL: "data", "gradtts-espeak-plain": "standard"}
 SDE = MeanRevertingVP(0.05, 20.0)  # the paper's beta_0, beta_1
 # The decoder trains on random crops of OUT_FRAMES frames (1.5 s; the paper: 2 s) of the first DECODER_BATCH
 # utterances of each batch: the U-Net is 90% of a step's time (measured: 2.5 s of 2.7 s for 16 x 172 frames)
@@ -63,8 +66,9 @@ def log_prior(mu_x: Tensor, y: Tensor) -> Tensor:
             - 0.5 * (mu_x**2).sum(1)[..., None] - 0.5 * F_ * math.log(2 * math.pi))
 
 
-def losses(model: GradTTS, b: dict[str, Tensor], gen: torch.Generator) -> dict[str, Tensor]:
-    """L_dur, L_enc, L_diff of one batch, and the alignment MAS found: {'dur', 'prior', 'diff', 'attn'}."""
+def losses(model: GradTTS, b: dict[str, Tensor], gen: torch.Generator, prior: str = "data") -> dict[str, Tensor]:
+    """L_dur, L_enc, L_diff of one batch, and the alignment MAS found: {'dur', 'prior', 'diff', 'attn'}. prior
+    "standard" diffuses the mel towards N(0, I) instead of N(mu, I)."""
     mu_x, logw, x_mask = model.encoder(b["ids"], b["x_lengths"])  # (B, F, Tx), (B, 1, Tx), (B, 1, Tx)
     y, y_len = b["y"], b["y_lengths"]
     y_mask = sequence_mask(y_len, y.shape[-1])[:, None].float()  # (B, 1, Ty)
@@ -75,7 +79,7 @@ def losses(model: GradTTS, b: dict[str, Tensor], gen: torch.Generator) -> dict[s
     dur = ((logw - logw_) ** 2).sum() / b["x_lengths"].sum()
     mu_y = torch.einsum("bfi,bij->bfj", mu_x, attn)  # (B, F, Ty): each frame's token mean
     F_ = y.shape[1]
-    prior = (0.5 * ((y - mu_y) ** 2 + math.log(2 * math.pi)) * y_mask).sum() / (y_mask.sum() * F_)
+    enc = (0.5 * ((y - mu_y) ** 2 + math.log(2 * math.pi)) * y_mask).sum() / (y_mask.sum() * F_)
     # random crops of OUT_FRAMES for the decoder (shorter utterances are padded and masked)
     k = min(DECODER_BATCH, y.shape[0])
     starts = [int(torch.randint(0, max(1, int(n) - OUT_FRAMES + 1), (1,), generator=gen)) for n in y_len[:k]]
@@ -85,16 +89,18 @@ def losses(model: GradTTS, b: dict[str, Tensor], gen: torch.Generator) -> dict[s
     mu_c = torch.stack([mp[i, :, s : s + OUT_FRAMES] for i, s in enumerate(starts)])
     m_c = torch.stack([maskp[i, :, s : s + OUT_FRAMES] for i, s in enumerate(starts)])  # (B, 1, OUT)
     t = torch.rand(k, generator=gen).clamp(T_EPS, 1 - T_EPS)
-    mean, var = SDE.marginal(y_c, mu_c, t)
+    if prior not in ("data", "standard"):
+        raise ValueError(f"prior is 'data' or 'standard', not {prior!r}")
+    mean, var = SDE.marginal(y_c, mu_c if prior == "data" else torch.zeros_like(mu_c), t)
     z = torch.randn(y_c.shape, generator=gen)
     x_t = (mean + var.sqrt() * z) * m_c
     eps_hat = model.eps(x_t, t, mu_c) * m_c
     diff = ((eps_hat - z * m_c) ** 2).sum() / (m_c.sum() * F_)
-    return {"dur": dur, "prior": prior, "diff": diff, "attn": attn}
+    return {"dur": dur, "prior": enc, "diff": diff, "attn": attn}
 
 
-def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
-    """The trainer over the corpus's training sentences (random batches of whole utterances)."""
+def make_trainer(steps: int | None = None, device: str = "cpu", prior: str = "data") -> tuple[Trainer, dict]:
+    """The trainer over the corpus's training sentences (random batches of whole utterances); prior as losses()."""
     from .data import speech
 
     cfg = TRAIN if steps is None else replace(TRAIN, steps=steps)
@@ -108,13 +114,13 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
         return collate([ids[i] for i in pick], [c.mels[i] for i in pick])
 
     def loss_fn(model: GradTTS, b: dict[str, Tensor], gen: torch.Generator) -> Tensor:
-        parts = losses(model, b, gen)
+        parts = losses(model, b, gen, prior)
         return parts["dur"] + parts["prior"] + parts["diff"]
 
     torch.manual_seed(cfg.seed)
     net = config(len(c.inventory))
     meta = {"arch": "GradTTS", "config": net.to_dict(), "inventory": list(c.inventory), "blank": blank,
-            "sde": asdict(SDE), "out_frames": OUT_FRAMES, "training_sizes": asdict(cfg),
+            "sde": asdict(SDE), "prior": prior, "out_frames": OUT_FRAMES, "training_sizes": asdict(cfg),
             "data": {"corpus": "engines.data.speech", "sentences": int((~c.held_out).sum()),
                      "held_out": int(c.held_out.sum())}}
     return Trainer(GradTTS(net), loss_fn, batches, cfg, device), meta

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 
 import torch
 
-from .core.train import fit
+from .core.train import RUNS_DIR, fit
 
 MODELS = {
     "ddpm-digits": "DDPM on scikit-learn's digits, 16x16",
@@ -32,6 +33,7 @@ MODELS = {
     "lion-prior-h": "LION stage 2: DDM_h on the latent points, conditioned on z0 (train after lion-vae)",
     "lion-points-ddpm": "the point-space DDPM baseline of LION's comparison (raw points, per-point network)",
     "gradtts-espeak": "Grad-TTS on English sentences spoken by espeak-ng: phoneme encoder, MAS, score-based decoder",
+    "gradtts-espeak-plain": "the same Grad-TTS with a plain N(0, I) terminal distribution (the paper's prior ablation)",
 }
 
 # The models whose weights are committed under engines/weights/ and meet their issue's bar. The app shows a tab only
@@ -102,10 +104,10 @@ def make(name: str, steps: int | None, device: str):
         if name == lion_train.BASELINE:
             return lion_train.make_baseline_trainer(steps, device)
         return lion_train.make_prior_trainer(name, steps, device)
-    if name == "gradtts-espeak":
+    if name.startswith("gradtts-"):
         from . import gradtts_train
 
-        return gradtts_train.make_trainer(steps, device)
+        return gradtts_train.make_trainer(steps, device, prior=gradtts_train.PRIORS[name])
     raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
 
 
@@ -115,7 +117,7 @@ def evaluation(name: str):
         from . import lion_train
 
         return lambda trainer: {"eval": lion_train.vae_report(trainer.ema.model)}
-    if name == "gradtts-espeak":
+    if name.startswith("gradtts-"):
         from .data import speech
         from .gradtts import alignment_report
 
@@ -141,12 +143,16 @@ def main(argv: list[str] | None = None) -> None:
         help="no saved state (runs/ lost): continue from the exported weights and their step count",
     )
     p.add_argument("--weights-dir", default=None, help="export the weights here instead of engines/weights/")
+    p.add_argument("--runs-dir", default=str(RUNS_DIR), help="keep the resumable state here (default: runs/)")
+    p.add_argument("--save-every", type=int, default=None, help="save (and evaluate) this often (default: the recipe's)")
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)
     trainer, meta = make(a.model, a.steps, a.device)
-    path = fit(a.model, trainer, meta, weights_dir=a.weights_dir, resume=not a.fresh, from_weights=a.from_weights,
-               on_save=evaluation(a.model))
+    if a.save_every:
+        trainer.cfg = replace(trainer.cfg, save_every=a.save_every)
+    path = fit(a.model, trainer, meta, weights_dir=a.weights_dir, runs_dir=a.runs_dir, resume=not a.fresh,
+               from_weights=a.from_weights, on_save=evaluation(a.model))
     print(f"wrote {path}")
 
 

@@ -86,3 +86,29 @@ def test_the_losses_and_the_alignment_on_a_tiny_batch():
         assert torch.isfinite(parts[k]) and parts[k] > 0
     (parts["dur"] + parts["prior"] + parts["diff"]).backward()
     assert net.encoder.proj_mu.weight.grad.abs().sum() > 0 and net.decoder.conv_out.weight.grad.abs().sum() > 0
+
+
+def test_the_priors_ablation_moves_only_the_diffusions_terminal_mean(monkeypatch):
+    from engines import gradtts_train as gt
+    from engines.core.nn.tts import GradTTS
+
+    net = GradTTS(gt.config(10))
+    torch.nn.init.normal_(net.decoder.conv_out.weight, 0.0, 0.1)  # zero at initialisation: eps_hat would ignore X_t
+    ids = [gt.intersperse(np.array([1, 2, 3]), 10)]
+    b = gt.collate(ids, [np.random.default_rng(0).normal(size=(80, 40)).astype(np.float32)])
+    seen = []
+    real = gt.SDE.marginal
+
+    def spy(x0, mu, t):
+        seen.append(mu.abs().sum())
+        return real(x0, mu, t)
+
+    monkeypatch.setattr(type(gt.SDE), "marginal", lambda self, x0, mu, t: spy(x0, mu, t))
+    torch.manual_seed(0)
+    data = gt.losses(net.eval(), b, torch.Generator().manual_seed(0), "data")
+    standard = gt.losses(net.eval(), b, torch.Generator().manual_seed(0), "standard")
+    assert seen[0] > 0 and seen[1] == 0  # the paper's N(mu, I) against the ablation's N(0, I)
+    assert torch.equal(data["prior"], standard["prior"]) and torch.equal(data["dur"], standard["dur"])
+    assert not torch.equal(data["diff"], standard["diff"])
+    with pytest.raises(ValueError):
+        gt.losses(net, b, torch.Generator().manual_seed(0), "flat")

@@ -6,6 +6,7 @@ resumable state every `save_every` steps and exports the EMA weights as a shippe
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -171,8 +172,9 @@ def fit(
 ) -> Path:
     """Train with a tqdm bar, resuming from runs/<name>/state.pt; export EMA weights + JSON at every save and the end.
 
-    on_save(trainer) may return extra entries (for example an evaluation) to record in the JSON. from_weights: when
-    the run's state is lost, continue from the exported EMA weights and their step count (fresh optimiser moments).
+    on_save(trainer) may return extra entries (for example an evaluation) to record in the JSON; each is also appended,
+    with its step, to runs/<name>/history.jsonl (a fresh run records step 0 first). from_weights: when the run's state
+    is lost, continue from the exported EMA weights and their step count (fresh optimiser moments).
     """
     run = Path(runs_dir) / name
     run.mkdir(parents=True, exist_ok=True)
@@ -186,6 +188,18 @@ def fit(
     elif from_weights:
         elapsed = _from_weights(name, trainer, meta, weights_dir)
     cfg = trainer.cfg
+    history = run / "history.jsonl"
+
+    def record(step: int) -> dict:
+        extra = on_save(trainer) if on_save is not None else {}
+        if extra:
+            with history.open("a") as f:
+                f.write(json.dumps({"step": step, **extra}) + "\n")
+        return extra
+
+    if trainer.step == 0 and on_save is not None:
+        history.unlink(missing_ok=True)
+        record(0)
     t0 = time.time() - elapsed
     out = Path(weights_dir or checkpoint.WEIGHTS_DIR) / f"{name}.safetensors"
     with tqdm(total=cfg.steps, initial=trainer.step, desc=f"train {name}", mininterval=5) as bar:
@@ -212,7 +226,6 @@ def fit(
                         "command": f"python -m engines.train {name}",
                     },
                 }
-                if on_save is not None:
-                    info.update(on_save(trainer))
+                info.update(record(rec.step))
                 out = checkpoint.save(name, trainer.ema.model, info, weights_dir)
     return out

@@ -25,12 +25,42 @@ def log_mel(wav: np.ndarray) -> np.ndarray:
     return np.log(np.maximum(m, LOG_FLOOR)).astype(np.float32)
 
 
-def griffin_lim(mel: np.ndarray, n_iter: int = 32) -> np.ndarray:
-    """(N_MELS, T) log-mel -> (T * HOP,) float32 waveform in [-1, 1] by Griffin-Lim phase reconstruction."""
+@lru_cache(maxsize=1)
+def mel_pinv() -> np.ndarray:
+    """(1 + N_FFT / 2, N_MELS): the pseudo-inverse of the mel filter bank."""
     import librosa
 
-    wav = librosa.feature.inverse.mel_to_audio(np.exp(mel), sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP,
-                                               win_length=N_FFT, fmin=F_MIN, fmax=F_MAX, power=1.0, n_iter=n_iter)
+    fb = librosa.filters.mel(sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=F_MIN, fmax=F_MAX)
+    return np.linalg.pinv(fb).astype(np.float32)
+
+
+def griffin_lim(mel: np.ndarray, n_iter: int = 32, momentum: float = 0.99, seed: int = 0) -> np.ndarray:
+    """(N_MELS, T) log-mel -> (T * HOP,) float32 waveform in [-1, 1] by the fast Griffin-Lim algorithm (Perraudin et
+    al. 2013, librosa's griffinlim, on torch.stft): the magnitude is the filter bank's pseudo-inverse clipped at 0,
+    the phase starts random (seeded) and is projected n_iter times. librosa's own mel_to_audio gives the same
+    magnitude (its non-negative least squares starts there and returned it unchanged on the corpus's mels) but took
+    0.21 s for it per 1.5 s of speech, and its istft 1.9 s on the first call of every process."""
+    import torch
+
+    S = torch.from_numpy(np.maximum(mel_pinv() @ np.exp(mel), 0.0))  # (1 + N_FFT / 2, T) magnitude
+    window = torch.hann_window(N_FFT)
+    n = S.shape[1] * HOP
+
+    def istft(X: torch.Tensor) -> torch.Tensor:
+        return torch.istft(X, N_FFT, HOP, N_FFT, window, center=True, length=n)
+
+    def stft(x: torch.Tensor) -> torch.Tensor:
+        return torch.stft(x, N_FFT, HOP, N_FFT, window, center=True, pad_mode="constant", return_complex=True)
+
+    gen = torch.Generator().manual_seed(seed)
+    angles = torch.exp(2j * torch.pi * torch.rand(S.shape, generator=gen)).to(torch.complex64)
+    rebuilt = torch.zeros_like(angles)
+    for _ in range(n_iter):
+        previous = rebuilt
+        rebuilt = stft(istft(S * angles))[:, : S.shape[1]]
+        angles = rebuilt - (momentum / (1 + momentum)) * previous
+        angles = angles / (angles.abs() + 1e-16)
+    wav = istft(S * angles).numpy()
     peak = float(np.abs(wav).max()) if wav.size else 0.0
     return (wav / peak * 0.95 if peak > 1 else wav).astype(np.float32)
 

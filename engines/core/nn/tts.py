@@ -128,9 +128,10 @@ class GradTTS(nn.Module):
         self.encoder = PhonemeEncoder(cfg.encoder)
         self.decoder = UNet2D(UNetConfig.from_dict(cfg.decoder))
 
-    def eps(self, x_t: Tensor, t: Tensor, mu: Tensor) -> Tensor:
-        """(B, n_feats, T) noisy mel, t (B,) in [0, 1], mu (B, n_feats, T) -> (B, n_feats, T) predicted noise."""
-        return self.decoder(x_t[:, None], t * self.cfg.t_scale, image=mu[:, None])[:, 0]
+    def eps(self, x_t: Tensor, t: Tensor, mu: Tensor, decoder=None) -> Tensor:
+        """(B, n_feats, T) noisy mel, t (B,) in [0, 1], mu (B, n_feats, T) -> (B, n_feats, T) predicted noise.
+        decoder: the U-Net's forward to call instead of self.decoder (an inference runtime's, precision.fast)."""
+        return (decoder or self.decoder)(x_t[:, None], t * self.cfg.t_scale, image=mu[:, None])[:, 0]
 
     def forward(self, x: Tensor, t: Tensor, mu: Tensor | None = None, **_) -> Tensor:
         return self.eps(x, t, mu)
