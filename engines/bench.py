@@ -14,6 +14,7 @@ import statistics
 import time
 from typing import Callable
 
+import numpy as np
 import torch
 
 
@@ -96,6 +97,7 @@ def rows() -> list[Row]:
     out += issue3_rows()
     out += issue4_rows()
     out += lion_rows()
+    out += gradtts_rows()
     return out
 
 
@@ -171,6 +173,32 @@ def lion_rows() -> list[Row]:
          timed(lambda: lion.final_shapes(lion.sample("chair", 16, 25, 0)), 1) / 16),
         ("LION: the mesh of one shape (closed offset, marching cubes, shrink-wrap)", "< 1 s",
          timed(lambda: points_mesh(points))),
+    ]
+
+
+def gradtts_rows() -> list[Row]:
+    """Grad-TTS: text to a waveform (espeak's phonemes, the encoder, 10 ODE steps, Griffin-Lim) against the length of
+    the speech, and the wait for the first streamed mel."""
+    from . import gradtts
+    from .data import speech
+    from .train import SHIPPED
+
+    if gradtts.MODEL not in SHIPPED:
+        return []
+    text = "Merge multiple sorted inputs into a single sorted output"
+    voice = gradtts.load()
+
+    def say() -> np.ndarray:
+        return speech.griffin_lim(gradtts.final_speech(gradtts.speak(text, 10, 1.5, 1.0, False, 0, voice)).mel.numpy())
+
+    seconds = len(say()) / speech.SAMPLE_RATE
+    wall = timed(say, 5)
+    return [
+        (f"Grad-TTS: one sentence ({seconds:.2f} s of speech), 10 ODE steps + Griffin-Lim", "", wall),
+        ("Grad-TTS: real-time factor of that (seconds of compute per second of speech)", "<= 0.1",
+         f"{wall / seconds:.3f}"),
+        ("Grad-TTS: text to the first reverse step's mel (espeak, encoder, one decoder step)", "< 1 s",
+         timed(lambda: next(iter(gradtts.speak(text, 10, 1.5, 1.0, False, 0, voice))), 5)),
     ]
 
 

@@ -18,6 +18,7 @@ from engines import bench
 STREAMING = (
     ("/ddpm_sample", ("digits", "DDIM", 50, 0.0, 0, 64)),
     ("/lion_sample", ("chair", 2.0, 25, 4, 0, "DDIM")),
+    ("/tts_speak", ("Merge multiple sorted inputs into a single sorted output", 10, 1.5, 1.0, False, 0)),
 )
 
 

@@ -1,7 +1,7 @@
 """Every tab in a real browser: headless Chromium opens the app once and, for each tab shown (a row of TABS), clicks
-its default action, waits for its finished status, checks that every result it names holds a picture, a plot or a 3-D
-canvas, takes a screenshot, then picks one of the tab's examples and runs it. A console error or an uncaught page
-error during a tab fails that tab.
+its default action, waits for its finished status, checks that every result it names holds a picture, a plot, a 3-D
+canvas or a sound (and that the sounds it names play), takes a screenshot, then picks one of the tab's examples and
+runs it. A console error or an uncaught page error during a tab fails that tab.
 
 A new tab is one new row. Screenshots go to tmp_path, and are also written to $PLAYGROUND_SCREENS/<tab>.png (as
 256-colour PNGs) when it is set: `PLAYGROUND_SCREENS=docs/screens python -m pytest tests/test_browser.py`.
@@ -25,7 +25,8 @@ from playground.registry import TABS as REGISTRY
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # What proves a result is there, inside the output's block: a picture, a plotly chart, a 3-D viewer's canvas, a link
-KINDS = {"image": "img", "plot": ".js-plotly-plot", "canvas": "canvas", "file": "a[href]", "gallery": "img"}
+KINDS = {"image": "img", "plot": ".js-plotly-plot", "canvas": "canvas", "file": "a[href]", "gallery": "img",
+         "audio": "[data-testid^=waveform-]"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class Tab:
     example_done: str = ""  # text (a regular expression) that only the example's finished run shows
     example_changes: str = ""  # or: the output whose picture the example's run changes (then `done` shows again)
     press: bool = True  # press the button after picking the example (False: picking it runs the tab by itself)
+    plays: tuple[str, ...] = ()  # audio outputs whose Play button must start the sound (the player's clock moves)
     timeout_s: float = 240  # the machine is shared: a busy one runs several times slower than the benchmark
 
 
@@ -80,8 +82,9 @@ TABS: tuple[Tab, ...] = (
         ("Try these", 4), example_done=r"done: 4 table\(s\), 10 DDIM steps"),
     Tab("gradtts", "Speak", "done:",
         (("mel-spectrogram (live: x_t)", "image"), ("mu: the prior's mean, the 'average voice'", "image"),
-         ("Alignment", "plot")),
-        ("Held-out sentences (never trained on)", 1), example_changes="mel-spectrogram (live: x_t)"),
+         ("Alignment", "plot"), ("Grad-TTS", "audio"), ("mu alone", "audio"), ("espeak's own voice", "audio")),
+        ("Held-out sentences (never trained on)", 1), example_changes="mel-spectrogram (live: x_t)",
+        plays=("Grad-TTS", "espeak's own voice")),
 )
 TITLES = {t.id: t.title for t in REGISTRY}
 
@@ -152,6 +155,18 @@ def wait_changed(page, label: str, before: list[str], timeout_s: float) -> None:
         time.sleep(0.2)
 
 
+def play(page, label: str, timeout_s: float = 10) -> None:
+    """Press the Play button of the audio output `label` and wait until its player's clock has left 0:00."""
+    block = output(page, label)
+    clock = block.locator("#time")
+    assert clock.inner_text().strip() == "0:00", f"{label!r} was already playing"
+    block.get_by_role("button", name="Play", exact=True).click()
+    t0 = time.monotonic()
+    while clock.inner_text().strip() == "0:00":
+        assert time.monotonic() - t0 < timeout_s, f"{label!r} did not play: its clock stayed at 0:00 for {timeout_s} s"
+        time.sleep(0.1)
+
+
 def save_screen(page, tmp_path: Path, tab: str) -> Path:
     """A full-page screenshot in tmp_path; also to $PLAYGROUND_SCREENS/<tab>.png (256 colours) when that is set."""
     shot = tmp_path / f"{tab}.png"
@@ -177,6 +192,8 @@ def test_tab_runs_its_default_action_and_an_example(app_page, tab: Tab, tmp_path
     for label, kind in tab.results:
         found = output(page, label).locator(KINDS[kind]).filter(visible=True)
         found.first.wait_for(timeout=20_000)  # the status can arrive a moment before the last picture renders
+    for label in tab.plays:
+        play(page, label)
     save_screen(page, tmp_path, tab.id)
     before = pictures(page, tab.example_changes) if tab.example_changes else []
     example(page, *tab.example).click()
