@@ -34,6 +34,7 @@ MODELS = {
     "lion-points-ddpm": "the point-space DDPM baseline of LION's comparison (raw points, per-point network)",
     "gradtts-espeak": "Grad-TTS on English sentences spoken by espeak-ng: phoneme encoder, MAS, score-based decoder",
     "gradtts-espeak-plain": "the same Grad-TTS with a plain N(0, I) terminal distribution (the paper's prior ablation)",
+    "dreamfusion-prior": "DreamFusion's 2-D prior: text + view -> 32x32 renders of the 3-D shapes world's objects",
 }
 
 # The models whose weights are committed under engines/weights/ and meet their issue's bar. The app shows a tab only
@@ -108,6 +109,10 @@ def make(name: str, steps: int | None, device: str):
         from . import gradtts_train
 
         return gradtts_train.make_trainer(steps, device, prior=gradtts_train.PRIORS[name])
+    if name == "dreamfusion-prior":
+        from . import dreamfusion_train
+
+        return dreamfusion_train.make_trainer(steps, device)
     raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
 
 
