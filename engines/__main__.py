@@ -28,6 +28,7 @@ ENGINES = {
     "imagic": ("imagic", "Imagic (Kawar et al. 2023): edit one image with a target text"),
     "lion": ("lion", "LION (Zeng et al. 2022): 3-D point clouds and their meshes, by latent point diffusion"),
     "tts": ("gradtts", "Grad-TTS (Popov et al. 2021): speech from text by a score-based mel decoder"),
+    "dreamfusion": ("dreamfusion", "DreamFusion (Poole et al. 2022): text to a 3-D mesh by score distillation"),
 }
 
 

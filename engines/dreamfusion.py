@@ -16,11 +16,11 @@ import torch
 from torch import Tensor
 
 from . import checks
-from .core.guidance import classifier_free
+from .core.guidance import classifier_free, thresholded
 from .core.recipe import load_denoiser
-from .core.samplers import Denoiser, final
+from .core.samplers import Denoiser, final, sample_loop
 from .core.schedules import Schedule
-from .core.volume import SHADINGS, Camera, Light, grid_field, orientation_loss, render
+from .core.volume import SHADINGS, Camera, Light, grid_field, inverse_softplus, orientation_loss, render
 from .data.captions import null_text, prompt_cond
 from .data.objects3d import BOUND, OBJECTS
 from .data.shapes import COLOURS
@@ -135,6 +135,10 @@ class Result:
     albedo: Tensor
     request: Request
 
+    def field(self):
+        """The grid as a field to render (core/volume.py)."""
+        return grid_field(inverse_softplus(self.sigma), torch.logit(self.albedo.clamp(1e-4, 1 - 1e-4)), BOUND)
+
 
 def sds_grad(denoiser: Denoiser, schedule: Schedule, x: Tensor, cond: dict, t: int, eps: Tensor) -> Tensor:
     """Eq. 3 without the U-Net's Jacobian: w(t) (eps_hat(alpha_t x + sigma_t eps; y, t) - eps), w = 1 - alpha_bar."""
@@ -160,11 +164,10 @@ def background(rng: np.random.Generator, avoid: str) -> Tensor:
     return torch.tensor(COLOURS[names[int(rng.integers(len(names)))]], dtype=torch.float32) / 255
 
 
-def views(gen: VoxelGenerator, azimuths=(0, 90, 180, 270), elevation: float = 15.0, size: int = SIZE,
+def views(field, azimuths=(0, 90, 180, 270), elevation: float = 15.0, size: int = SIZE,
           shading: str = "lambertian", bg: Tensor | None = None) -> Tensor:
-    """(len(azimuths), 3, size, size) renders of the grid in [0, 1] (light from the camera's upper left)."""
+    """(len(azimuths), 3, size, size) renders of a field in [0, 1] (the light above the camera)."""
     bg = torch.full((3,), 0.85) if bg is None else bg
-    field = gen.field()
     out = []
     with torch.no_grad():
         for az in azimuths:
@@ -210,10 +213,52 @@ def generate(prompt: str, iters: int = ITERS, guidance: float = GUIDANCE, seed: 
         loss.backward()
         opt.step()
         if i == 0 or (i + 1) % every == 0 or i + 1 == req.iters:
-            yield Step(i, req.iters, views(g), (grad[0] / (grad.abs().max() + 1e-8) * 0.5 + 0.5).clamp(0, 1), t,
+            yield Step(i, req.iters, views(g.field()), (grad[0] / (grad.abs().max() + 1e-8) * 0.5 + 0.5).clamp(0, 1), t,
                        view or "-")
     yield Result(g.sigma(), torch.sigmoid(g.albedo.detach()), req)
 
 
+def prior_samples(prompt: str, guidance: float = GUIDANCE, view: str | None = "front", n: int = 4,
+                  steps: int = 50, seed: int = 0) -> Tensor:
+    """The 2-D prior sampled directly for the same prompt (DDIM, the same guidance): what SDS's mode seeking starts
+    from. (n, 3, SIZE, SIZE) in [0, 1]."""
+    text, _, _ = parse(prompt)
+    scale = checks.number("guidance", guidance, 1.0, MAX_GUIDANCE)
+    denoiser, schedule = prior()
+    guided = thresholded(classifier_free(denoiser, null_text, scale), schedule, 0.995)
+    gen = torch.Generator().manual_seed(checks.seed(seed))
+    cond = {k: v.expand(n, *v.shape[1:]) for k, v in _cond(caption(text, view)).items()}
+    x = torch.randn(n, 3, SIZE, SIZE, generator=gen)
+    return (final(sample_loop("ddim", guided, x, schedule, steps, cond, generator=gen)).x * 0.5 + 0.5).clamp(0, 1)
+
+
 def final_result(frames: Iterator[Step | Result]) -> Result:
     return final(frames, Result)
+
+
+def outputs(res: Result):
+    """The result's mesh (dreamfusion_mesh.Mesh), its eight views (PIL) and its turntable (VideoFile)."""
+    from .dreamfusion_mesh import mesh_of, mesh_views, turntable
+
+    m = mesh_of(res.sigma, res.albedo)
+    return m, mesh_views(m.mesh), turntable(m.mesh)
+
+
+def cli_args(p) -> None:
+    """Arguments of `python -m engines dreamfusion`."""
+    p.add_argument("--prompt", required=True, help="'a <colour> ball|cube|cylinder|cone|ring'")
+    p.add_argument("--iters", type=int, default=ITERS, help=f"SDS iterations, 1-{MAX_ITERS}")
+    p.add_argument("--guidance", type=float, default=GUIDANCE, help="classifier-free guidance scale of the prior")
+    p.add_argument("--shading", default="mix", choices=("mix", *SHADINGS),
+                   help="mix: the paper's random albedo / lambertian / textureless renders")
+    p.add_argument("--no-view-prompts", action="store_true", help="the plain prompt from every camera")
+    p.add_argument("--seed", type=int, default=0)
+
+
+def cli_main(a):
+    """DIR/000.glb (the mesh, vertex colours), DIR/view_00.png ... view_07.png and DIR/turntable.mp4."""
+    from .files import MeshFile
+
+    res = final_result(generate(a.prompt, a.iters, a.guidance, a.seed, a.shading, not a.no_view_prompts))
+    m, pictures, video = outputs(res)
+    return [MeshFile(m.mesh)], {**{f"view_{i:02d}.png": v for i, v in enumerate(pictures)}, "turntable.mp4": video}

@@ -78,6 +78,25 @@ class WavFile:
         return Path(path)
 
 
+@dataclass(frozen=True)
+class VideoFile:
+    """Frames (N, H, W, 3) uint8 at `fps`, written as H.264 MP4 (yuv420p, which every browser plays) by imageio's
+    ffmpeg (the binary inside the imageio-ffmpeg wheel)."""
+
+    frames: np.ndarray
+    fps: int = 12
+    ext: str = "mp4"
+
+    def save(self, path: Path | str) -> Path:
+        import imageio.v2 as imageio
+
+        with imageio.get_writer(str(path), format="FFMPEG", fps=self.fps, codec="libx264", pixelformat="yuv420p",
+                                macro_block_size=16, ffmpeg_log_level="error") as w:
+            for frame in np.asarray(self.frames, dtype=np.uint8):
+                w.append_data(frame)
+        return Path(path)
+
+
 def save_all(items: list[Result | tuple[Result, ...]], out: Path, extras: dict[str, Result] | None = None) -> int:
     """Write item i as out/<i:03d>.<ext> (an item may be a tuple of files of different kinds: 000.ply and 000.glb),
     and each extra under its own name; returns the number of items."""

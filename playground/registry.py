@@ -32,6 +32,7 @@ TABS: tuple[TabSpec, ...] = (
     TabSpec("imagic", "Imagic", "imagic", ("imagen-base", "imagen-sr")),
     TabSpec("lion", "LION (3-D)", "lion", ("lion-vae", "lion-prior-z", "lion-prior-h")),
     TabSpec("gradtts", "Grad-TTS (speech)", "gradtts", ("gradtts-espeak",)),
+    TabSpec("dreamfusion", "DreamFusion (text to 3-D)", "dreamfusion", ("dreamfusion-prior",)),
 )
 
 

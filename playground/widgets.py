@@ -6,6 +6,8 @@ import functools
 import inspect
 import logging
 import math
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -353,3 +355,16 @@ def scatter_animation(
         height=520,
     )
     return fig
+
+
+def mesh_view(paths: list[str] | None):
+    """A fresh copy of the first GLB among a run's files, for a mesh viewer (LION, DreamFusion). gr.Model3D (Gradio
+    6.31) leaves a GLB that a streaming event's last update sets unloaded (no request for it), and ignores the same
+    path set again; a new path set by a plain event loads (measured in headless Chromium: the viewer's canvas and its
+    pixels)."""
+    glb = next((p for p in paths or [] if str(p).endswith(".glb")), None)
+    if glb is None:
+        return gr.skip()
+    with tempfile.NamedTemporaryFile(prefix="mesh_view_", suffix=".glb", delete=False) as f:
+        shutil.copyfile(glb, f.name)
+    return f.name

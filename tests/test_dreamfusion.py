@@ -93,3 +93,59 @@ def test_the_priors_renders_show_the_object_in_its_colour_on_another_background(
         assert (centre - corner).abs().max() > 0.1, cap  # the object stands out from the background
         prompt = cap.split(",")[0]
         assert df.parse(prompt)[0] == prompt
+
+
+def _true_mesh(kind: str, colour: str = "red", rotation: float = 20.0):
+    from engines.data import objects3d as o3
+    from engines.data.shapes import COLOURS
+    from engines.dreamfusion_mesh import mesh_of
+
+    rgb = tuple(v / 255 for v in COLOURS[colour])
+    raw, albedo = o3.voxelise(o3.Object3D(kind, colour, rgb, rotation), 32)
+    return mesh_of(torch.nn.functional.softplus(raw), torch.sigmoid(albedo))
+
+
+@pytest.mark.parametrize("kind", ["ball", "cube", "cylinder", "cone", "ring"])
+def test_the_judge_names_each_true_objects_shape_and_colour_from_its_mesh(kind):
+    from engines import dreamfusion_quality as dq
+
+    m = _true_mesh(kind, "green")
+    assert m.mesh.is_watertight and m.floaters == 0.0
+    assert dq.shape_of(m.mesh)[0] == kind
+    names, saturation = dq.colours_of(m.mesh)
+    assert names == ["green"] * 8 and saturation > 0.5
+
+
+def test_a_flat_card_or_floaters_are_not_a_solid():
+    import trimesh
+
+    from engines import dreamfusion_quality as dq
+
+    ball = _true_mesh("ball")
+    assert dq.is_solid(ball.mesh, ball.floaters)[1]
+    assert not dq.is_solid(ball.mesh, 0.2)[1]
+    assert not dq.is_solid(trimesh.creation.box((1.6, 1.6, 0.1)), 0.0)[1]
+    # a box with a small one floating beside it: its share of the surface is counted, then it is dropped
+    from engines.dreamfusion_mesh import mesh_of
+
+    sigma = torch.zeros(32, 32, 32)
+    sigma[8:24, 8:24, 8:24] = 30.0
+    sigma[27:30, 27:30, 27:30] = 30.0
+    m = mesh_of(sigma, torch.full((3, 32, 32, 32), 0.5))
+    assert 0.02 < m.floaters < 0.05 and m.dropped == pytest.approx(m.floaters)
+    assert len(m.mesh.split(only_watertight=False)) == 1
+
+
+def test_mesh_views_and_the_turntable_show_the_mesh(tmp_path):
+    import imageio.v2 as imageio
+
+    from engines.dreamfusion_mesh import mesh_views, turntable
+
+    m = _true_mesh("cube", "blue")
+    views = mesh_views(m.mesh, 64)
+    assert len(views) == 8
+    centre = torch.tensor(list(views[0].getdata())).reshape(64, 64, 3)[28:36, 28:36].float().mean((0, 1))
+    assert centre[2] > centre[0] + 40  # blue where the cube is
+    path = turntable(m.mesh, frames=6, size=64).save(tmp_path / "t.mp4")
+    reader = imageio.get_reader(str(path))
+    assert reader.get_meta_data()["codec"] == "h264" and reader.count_frames() == 6

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..core.volume import inverse_softplus
 from .shapes import COLOURS
 
 OBJECTS = ("ball", "cube", "cylinder", "cone", "ring")
@@ -110,7 +111,7 @@ def voxelise(o: Object3D, res: int = RES, bound: float = BOUND) -> tuple[Tensor,
     sigmoid(-sdf / EDGE), and albedo logits (3, res, res, res) of its colour everywhere."""
     d = sdf(o.kind, grid_points(res, bound), o.rotation)
     sigma = SIGMA_MAX * torch.sigmoid(-d / EDGE)
-    raw = torch.where(sigma > 20, sigma, torch.log(torch.expm1(sigma.clamp(min=1e-6))))  # inverse softplus
+    raw = inverse_softplus(sigma)
     rgb = torch.tensor(o.rgb).clamp(1e-3, 1 - 1e-3)
     albedo = torch.logit(rgb)[:, None, None, None].expand(3, res, res, res).clone()
     return raw, albedo

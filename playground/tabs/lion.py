@@ -3,9 +3,6 @@ h0 (noise turning into a shape); the cloud and its mesh in 3-D viewers; shape va
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-
 import gradio as gr
 
 from engines import lion
@@ -15,7 +12,7 @@ from engines.files import temp_path
 from engines.pointviews import render, strip
 
 from ..figures3d import cloud_figure
-from ..widgets import HEAVY, Throttle, paper_card, upload_path, user_errors
+from ..widgets import HEAVY, Throttle, mesh_view, paper_card, upload_path, user_errors
 
 SAMPLER_LABELS = {"DDIM": "ddim", "DDPM (ancestral)": "ddpm"}
 STAGE_NAMES = {"z": "stage 1 of 2, the global latent z0 (its decoded shape)",
@@ -63,18 +60,6 @@ def lion_sample(category, guidance, steps, n, seed, sampler="DDIM"):
             yield (fig, files[0][0], files[0][1], gallery, [p for pair in files for p in pair],
                    f"done: {r.n} {r.category}(s), {r.steps} {r.sampler.upper()} steps per prior, guidance "
                    f"{r.guidance:g}; the first one's cloud and mesh are in the viewers, all of them below")
-
-
-def mesh_view(paths: list[str] | None):
-    """A fresh copy of the first GLB among a run's files, for the mesh viewer. gr.Model3D (Gradio 6.31) leaves a GLB
-    that a streaming event's last update sets unloaded (no request for it), and ignores the same path set again;
-    a new path set by a plain event loads (measured in headless Chromium: the viewer's canvas and its pixels)."""
-    glb = next((p for p in paths or [] if str(p).endswith(".glb")), None)
-    if glb is None:
-        return gr.skip()
-    with tempfile.NamedTemporaryFile(prefix="lion_view_", suffix=".glb", delete=False) as f:
-        shutil.copyfile(glb, f.name)
-    return f.name
 
 
 @user_errors
