@@ -107,7 +107,7 @@ def judge(prompt: str, iters: int, guidance: float, seed: int, view_prompts: boo
     seconds = time.perf_counter() - t0
     _, colour, kind = df.parse(prompt)
     try:
-        m = mesh_of(res.sigma, res.albedo)
+        m = mesh_of(res.sigma, res.albedo, bound=df.BOUND)
     except ValueError:
         return {"prompt": prompt, "seconds": seconds, "empty": True, "colour_views": 0.0, "shape": "none",
                 "shape_right": False, "solid": False, "floaters": 1.0, "saturation": 0.0}

@@ -105,13 +105,15 @@ def mcd(mel: np.ndarray, ref: np.ndarray) -> float:
     return float(np.mean(10 / np.log(10) * np.sqrt(2 * (diff**2).sum(0))))
 
 
-def evaluate(n: int = 24, steps: int = 10, temperature: float = 1.5, stoc: bool = False, seed: int = 0) -> dict:
+def evaluate(n: int = 24, steps: int = 10, temperature: float = 1.5, stoc: bool = False, seed: int = 0,
+             model: str = "gradtts-espeak") -> dict:
     """The bars on the first n held-out sentences: WER of Grad-TTS, of espeak and of Griffin-Lim on espeak's own
-    mel (the vocoder's ceiling); MCD against espeak; length ratio."""
+    mel (the vocoder's ceiling); MCD against espeak; length ratio. model: the checkpoint (the prior ablation's
+    gradtts-espeak-plain, for one)."""
     from . import gradtts
     from .data.sentences import split
 
-    voice = gradtts.load()
+    voice = gradtts.load(name=model)
     texts = split()[1][:n]
     errs = {"gradtts": [0, 0], "espeak": [0, 0], "griffin_lim_of_espeak": [0, 0]}
     mcds, mcds_gl, ratios, seconds = [], [], [], []
@@ -135,15 +137,47 @@ def evaluate(n: int = 24, steps: int = 10, temperature: float = 1.5, stoc: bool 
             "length_ratio": round(float(np.mean(ratios)), 3), "seconds_per_sentence": round(float(np.mean(seconds)), 2)}
 
 
+def alignment_curve(histories: dict[str, str], out: str) -> None:
+    """Plot the share of phoneme boundaries within 2 frames against training steps, one line per run's
+    runs/<model>/history.jsonl (what fit() records), to a PNG (matplotlib, a development dependency)."""
+    import json
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.2), dpi=120)
+    for label, path in histories.items():
+        rows = [json.loads(line) for line in open(path)]
+        steps = [r["step"] for r in rows]
+        ax.plot(steps, [100 * r["eval"]["boundaries_mas"] for r in rows], marker=".", label=f"{label}: MAS")
+        ax.plot(steps, [100 * r["eval"]["boundaries_durations"] for r in rows], ls="--",
+                label=f"{label}: duration predictor")
+    ax.axhline(80, color="gray", lw=0.8, ls=":")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("boundaries within 2 frames (%)")
+    ax.set_ylim(0, 100)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--n", type=int, default=24)
     p.add_argument("--steps", type=int, nargs="*", default=[10])
     p.add_argument("--temperature", type=float, default=1.5)
     p.add_argument("--stoc", action="store_true")
+    p.add_argument("--model", default="gradtts-espeak", help="the checkpoint (gradtts-espeak-plain: N(0, I) prior)")
+    p.add_argument("--curve", nargs="+", metavar="LABEL=HISTORY", help="plot training histories to --plot instead")
+    p.add_argument("--plot", default="docs/gradtts_alignment.png")
     a = p.parse_args()
+    if a.curve:
+        alignment_curve(dict(c.split("=", 1) for c in a.curve), a.plot)
+        return
     for steps in a.steps:
-        print(steps, evaluate(a.n, steps, a.temperature, a.stoc), flush=True)
+        print(steps, evaluate(a.n, steps, a.temperature, a.stoc, model=a.model), flush=True)
 
 
 if __name__ == "__main__":

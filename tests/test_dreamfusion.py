@@ -102,7 +102,7 @@ def _true_mesh(kind: str, colour: str = "red", rotation: float = 20.0):
 
     rgb = tuple(v / 255 for v in COLOURS[colour])
     raw, albedo = o3.voxelise(o3.Object3D(kind, colour, rgb, rotation), 32)
-    return mesh_of(torch.nn.functional.softplus(raw), torch.sigmoid(albedo))
+    return mesh_of(torch.nn.functional.softplus(raw), torch.sigmoid(albedo), bound=o3.BOUND)
 
 
 @pytest.mark.parametrize("kind", ["ball", "cube", "cylinder", "cone", "ring"])
