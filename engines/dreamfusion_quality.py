@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     for g in a.guidance or [df.GUIDANCE]:
         rows = [judge(q, iters, g, a.seed + i, not a.no_view_prompts) for i, q in enumerate(prompts(a.colours))]
         for r in rows:
-            print(json.dumps({k: r[k] for k in ("prompt", "colour_views", "shape", "solid", "floaters", "seconds")}))
+            print(json.dumps({k: r[k] for k in ("prompt", "colour_views", "shape", "solid", "floaters", "seconds")}), flush=True)
         report[str(g)] = {"summary": summary(rows), "rows": rows}
         print(f"guidance {g:g}: {json.dumps(report[str(g)]['summary'])}", flush=True)
     if a.out:

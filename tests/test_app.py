@@ -22,6 +22,7 @@ API_NAMES = {
     "imagic": {"/imagic_edit"},
     "lion": {"/lion_sample", "/lion_vary", "/lion_interpolate"},
     "gradtts": {"/tts_speak"},
+    "dreamfusion": {"/dreamfusion_generate"},
 }
 
 
@@ -196,3 +197,18 @@ def test_tts_speak_streams_the_mel_then_returns_sounds_and_the_alignment(client)
         assert a and Path(a).stat().st_size > 20_000  # WAVs of about a second or more
     with pytest.raises(Exception, match="type something to say"):
         client.predict("", 4, 1.5, 1.0, False, 0, api_name="/tts_speak")
+
+
+@needs_tab("dreamfusion")
+def test_dreamfusion_streams_views_then_returns_a_mesh_a_turntable_and_the_priors_samples(client):
+    job = client.submit("a blue cube", 30, 20.0, 0, "mix", True, api_name="/dreamfusion_generate")
+    outs = list(job)
+    live, grad, files, video, views, prior, text = job.result()
+    assert len(outs) >= 3 and text.startswith("done:") and "30 iterations" in text
+    assert sorted(Path(f).suffix for f in files) == [".glb", ".mp4"] and Path(views).stat().st_size > 1000
+    import trimesh
+
+    mesh = trimesh.load(next(f for f in files if f.endswith(".glb")), force="mesh")
+    assert len(mesh.faces) > 100 and mesh.visual.vertex_colors is not None
+    with pytest.raises(Exception, match="names no object"):
+        client.predict("a blue dragon", 30, 20.0, 0, "mix", True, api_name="/dreamfusion_generate")

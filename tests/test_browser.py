@@ -26,7 +26,7 @@ from playground.registry import TABS as REGISTRY
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # What proves a result is there, inside the output's block: a picture, a plotly chart, a 3-D viewer's canvas, a link
 KINDS = {"image": "img", "plot": ".js-plotly-plot", "canvas": "canvas", "file": "a[href]", "gallery": "img",
-         "audio": "[data-testid^=waveform-]"}
+         "audio": "[data-testid^=waveform-]", "video": "video"}
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,11 @@ TABS: tuple[Tab, ...] = (
          ("Alignment", "plot"), ("Grad-TTS", "audio"), ("mu alone", "audio"), ("espeak's own voice", "audio")),
         ("Held-out sentences (never trained on)", 1), example_changes="mel-spectrogram (live: x_t)",
         plays=("Grad-TTS", "espeak's own voice")),
+    Tab("dreamfusion", "Generate", "done:",
+        (("Views at azimuth 0, 90, 180, 270 (live)", "image"), ("Mesh (GLB, vertex colours)", "canvas"),
+         ("Turntable (MP4)", "video"), ("Eight views of the mesh", "image"),
+         ("The prior sampled directly for the same prompt, ', front view' (DDIM 50 steps)", "image")),
+        ("Try these", 1), example_done=r"done: 'a blue cube'"),
 )
 TITLES = {t.id: t.title for t in REGISTRY}
 

@@ -136,3 +136,19 @@ def test_tts_cli_writes_a_wav_its_mel_and_alignment(tmp_path):
         assert w.getframerate() == 22050 and 0.8 < w.getnframes() / 22050 < 4.0
     p = run("engines", "tts", "--text", "   ", "--out", str(tmp_path / "x"), ok=False)
     assert "type something to say" in p.stderr
+
+
+@needs("dreamfusion-prior")
+def test_dreamfusion_cli_writes_a_coloured_glb_eight_views_and_a_turntable(tmp_path):
+    import imageio.v2 as imageio
+    import trimesh
+
+    run("engines", "dreamfusion", "--prompt", "a red ball", "--iters", "30", "--seed", "0", "--out", str(tmp_path))
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["000.glb", "turntable.mp4"] + [f"view_{i:02d}.png" for i in range(8)]
+    mesh = trimesh.load(tmp_path / "000.glb", force="mesh")
+    colours = mesh.visual.vertex_colors[:, :3].astype(float)
+    assert len(mesh.faces) > 100 and colours[:, 0].mean() > colours[:, 2].mean() + 40  # red, as asked
+    assert imageio.get_reader(str(tmp_path / "turntable.mp4")).count_frames() == 36
+    p = run("engines", "dreamfusion", "--prompt", "a dragon", "--out", str(tmp_path / "x"), ok=False)
+    assert "names no colour" in p.stderr
