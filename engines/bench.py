@@ -98,6 +98,7 @@ def rows() -> list[Row]:
     out += issue4_rows()
     out += lion_rows()
     out += gradtts_rows()
+    out += dreamfusion_rows()
     return out
 
 
@@ -199,6 +200,26 @@ def gradtts_rows() -> list[Row]:
          f"{wall / seconds:.3f}"),
         ("Grad-TTS: text to the first reverse step's mel (espeak, encoder, one decoder step)", "< 1 s",
          timed(lambda: next(iter(gradtts.speak(text, 10, 1.5, 1.0, False, 0, voice))), 5)),
+    ]
+
+
+def dreamfusion_rows() -> list[Row]:
+    """DreamFusion: one prompt at the default iterations (SDS, then the mesh, views and turntable), and the wait for
+    the first streamed views."""
+    from . import dreamfusion as df
+    from .train import SHIPPED
+
+    if df.MODEL not in SHIPPED:
+        return []
+
+    def whole() -> object:
+        return df.outputs(df.final_result(df.generate("a red ball", df.ITERS, df.GUIDANCE, 0)))
+
+    return [
+        (f"DreamFusion: one prompt, {df.ITERS} SDS iterations + mesh, eight views, turntable", "<= 60 s",
+         timed(whole, 1)),
+        ("DreamFusion: the prompt to its first streamed views", "< 2 s",
+         timed(lambda: next(iter(df.generate("a red ball", df.ITERS, df.GUIDANCE, 0))), 3)),
     ]
 
 

@@ -157,6 +157,39 @@ def judge(prompt: str, iters: int, guidance: float, seed: int, view_prompts: boo
             "saturation": round(saturation, 3)}
 
 
+JANUS_PROMPT = ("a red cube with a blue front", "red", "blue")
+FRONT_VIEWS, BACK_VIEWS = (0, 1, 7), (3, 4, 5)  # azimuth 0, 45, 315 see the front (+z); 135, 180, 225 the back
+
+
+def mark_shares(mesh: trimesh.Trimesh, mark: str) -> list[float]:
+    """The share of the object's pixels nearest the mark's colour in each of the eight unlit views."""
+    from .dreamfusion_mesh import splat, view_cameras
+
+    shares = []
+    for v in splat(mesh, view_cameras(64), 60_000, lit=False):
+        px = object_pixels(v)
+        shares.append(float(np.mean([nearest_colour(p) == mark for p in px])) if len(px) else 0.0)
+    return shares
+
+
+def janus(seeds: int, iters: int, guidance: float, view_prompts: bool) -> dict:
+    """The Janus test: a cube with a marked front; a view is right when the mark shows (over 15% of the object's
+    pixels) from the front views and does not from the back views."""
+    from . import dreamfusion as df
+    from .dreamfusion_mesh import mesh_of
+
+    prompt, _, mark = JANUS_PROMPT
+    right, both = [], 0
+    for seed in range(seeds):
+        res = df.final_result(df.generate(prompt, iters, guidance, seed, "mix", view_prompts))
+        shares = mark_shares(mesh_of(res.sigma, res.albedo, bound=df.BOUND).mesh, mark)
+        seen = [s > 0.15 for s in shares]
+        right += [seen[i] for i in FRONT_VIEWS] + [not seen[i] for i in BACK_VIEWS]
+        both += any(seen[i] for i in FRONT_VIEWS) and any(seen[i] for i in BACK_VIEWS)
+    return {"view_prompts": view_prompts, "seeds": seeds, "right_views": round(float(np.mean(right)), 3),
+            "mark_front_and_back": both}
+
+
 def prompts(n_colours: int | None = None) -> list[str]:
     colours = list(COLOURS)[:n_colours] if n_colours else list(COLOURS)
     return [f"a {c} {k}" for k in OBJECTS for c in colours]
@@ -183,8 +216,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-view-prompts", action="store_true")
     p.add_argument("--out", default=None, help="write every row and the summary as JSON here")
+    p.add_argument("--janus", type=int, default=0, metavar="SEEDS", help="the Janus test instead, with and without "
+                   "view-dependent prompts")
     a = p.parse_args(argv)
     from . import dreamfusion as df
+
+    if a.janus:
+        for vp in (True, False):
+            print(json.dumps(janus(a.janus, a.iters or df.ITERS, (a.guidance or [df.GUIDANCE])[0], vp)), flush=True)
+        return
 
     iters = a.iters or df.ITERS
     report = {}

@@ -19,6 +19,7 @@ STREAMING = (
     ("/ddpm_sample", ("digits", "DDIM", 50, 0.0, 0, 64)),
     ("/lion_sample", ("chair", 2.0, 25, 4, 0, "DDIM")),
     ("/tts_speak", ("Merge multiple sorted inputs into a single sorted output", 10, 1.5, 1.0, False, 0)),
+    ("/dreamfusion_generate", ("a red ball", 400, 20.0, 0, "mix", True)),
 )
 
 

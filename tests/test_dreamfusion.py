@@ -149,3 +149,17 @@ def test_mesh_views_and_the_turntable_show_the_mesh(tmp_path):
     path = turntable(m.mesh, frames=6, size=64).save(tmp_path / "t.mp4")
     reader = imageio.get_reader(str(path))
     assert reader.get_meta_data()["codec"] == "h264" and reader.count_frames() == 6
+
+
+def test_the_janus_judge_sees_a_true_marked_front_only_from_the_front():
+    from engines import dreamfusion_quality as dq
+    from engines.data import objects3d as o3
+    from engines.data.shapes import COLOURS
+    from engines.dreamfusion_mesh import mesh_of
+
+    cube = o3.Object3D("cube", "red", tuple(v / 255 for v in COLOURS["red"]), 0.0)
+    raw, albedo = o3.voxelise(cube, 32)
+    albedo = dt.paint_front(albedo, cube, tuple(v / 255 for v in COLOURS["blue"]), 32)
+    shares = dq.mark_shares(mesh_of(torch.nn.functional.softplus(raw), torch.sigmoid(albedo), bound=o3.BOUND).mesh,
+                            "blue")
+    assert all(shares[i] > 0.15 for i in dq.FRONT_VIEWS) and all(shares[i] < 0.05 for i in dq.BACK_VIEWS)
