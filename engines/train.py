@@ -57,6 +57,7 @@ SHIPPED: tuple[str, ...] = (
     "lion-prior-z",
     "lion-prior-h",
     "gradtts-espeak",
+    "dreamfusion-prior",
 )
 
 
