@@ -48,6 +48,8 @@ class Voice:
 
 def load(directory=None, name: str = MODEL) -> Voice:
     model, meta = checkpoint.load(name, directory)
+    # channels_last: a decoder step on a 3.6 s mel (1, 80, 308) took 27 -> 19 ms in bf16, 40 -> 28 ms in float32 (2 threads)
+    model.decoder.to(memory_format=torch.channels_last)
     return Voice(model.eval(), tuple(meta["inventory"]), MeanRevertingVP(**meta["sde"]), meta.get("prior", "data"))
 
 
