@@ -6,6 +6,7 @@ U-Net. The result: a mesh by marching cubes with vertex colours from the albedo,
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ RES = 32  # the generator's grid: 32^3 nodes over [-BOUND, BOUND]^3
 BOUND = 1.3
 N_SAMPLES = 40  # samples per ray while optimising
 ITERS, MAX_ITERS = 400, 3000
+# DREAMFUSION_ITERS replaces the default iterations, for a quick run of the whole path (the browser test's app sets it)
+if os.getenv("DREAMFUSION_ITERS"):
+    ITERS = int(os.environ["DREAMFUSION_ITERS"])
 GUIDANCE, MAX_GUIDANCE = 20.0, 200.0
 T_RANGE = (0.02, 0.98)  # t ~ U(0.02, 0.98), the paper's
 LR = 0.05  # Adam on the grids (PAPERS.md: 1e-2 for a voxel grid; measured here)

@@ -59,6 +59,7 @@ def app_url(tmp_path_factory):
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_TEMP_DIR": str(tmp_path_factory.mktemp("gradio")),
         "IMAGIC_STEPS": "4,4",  # stages A and B in a second: the browser test runs the whole edit twice
+        "DREAMFUSION_ITERS": "50",  # SDS in ~5 s instead of ~35: the browser test runs it twice
     }
     log_path = tmp_path_factory.mktemp("log") / "app.log"
     APP_LOG[:] = [log_path]

@@ -17,8 +17,8 @@ from ..widgets import HEAVY, Throttle, mesh_view, paper_card, user_errors
 
 SHADING_LABELS = {"random, as the paper (albedo / lambertian / textureless)": "mix", "albedo": "albedo",
                   "lambertian": "lambertian", "textureless": "textureless"}
-EXAMPLES = [["a red ball", 400, 20.0, 0], ["a blue cube", 400, 20.0, 1], ["a yellow cone", 400, 20.0, 2],
-            ["a green ring", 400, 20.0, 3], ["a purple cylinder", 400, 20.0, 4]]
+EXAMPLES = [[p, df.ITERS, df.GUIDANCE, i] for i, p in
+            enumerate(["a red ball", "a blue cube", "a yellow cone", "a green ring", "a purple cylinder"])]
 
 
 def _strip(images, scale: int = 4) -> Image.Image:
