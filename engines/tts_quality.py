@@ -2,11 +2,10 @@
 on the generated speech, against the same on espeak's own voice), mel-cepstral distortion against espeak's rendering
 after dynamic time warping, and the length ratio. `python -m engines.tts_quality` prints the table docs/ quotes.
 
-Measured (2026-12-04, 10-12 held-out sentences of espeak's own voice): pocketsphinx's en-us acoustic model hears
-espeak's formant voice poorly. Word error rate 109% with its general language model, 83% with a unigram model of
-the corpus's words, 74% with a bigram model of the training sentences and 65% with one of all sentences (the
-default here, LM below): a reference that bad makes "within 15 points of it" an empty bar, so the recogniser's
-set-up is still open (adapting the acoustic model to espeak, or a forced choice among candidate sentences)."""
+pocketsphinx's en-us acoustic model hears espeak's raw formant voice poorly (65-73% WER with the default bigram model
+of all sentences, LM below; 109% with its general language model), so the bar's reference is espeak's own mel
+through the same Griffin-Lim as Grad-TTS's (19-25%): the same band and vocoder, only the mel differs. Numbers:
+docs/gradtts.md."""
 
 from __future__ import annotations
 
