@@ -17,11 +17,15 @@ from .core import checkpoint
 from .core.mas import maximum_path, path_from_durations
 from .core.nn.tts import GradTTS
 from .core.precision import fast
-from .core.samplers import final
+from .core.samplers import Denoiser, final, sample_loop
 from .core.sde import MeanRevertingVP
 from .gradtts_train import MODEL, collate, intersperse, log_prior
 
 MAX_STEPS = 100
+# the paper's Euler solver of the ODE / SDE, or the core's samplers on X_t - mu as a discrete VP chain (DDIM; with
+# "stochastic", eta = 1) or DPM-Solver++ 2M (deterministic)
+SAMPLERS = ("euler", "ddim", "dpm++")
+CHAIN_T = 1000  # the discrete chain's steps
 MAX_CHARS = 300
 
 
@@ -88,13 +92,17 @@ def encode(voice: Voice, ids: np.ndarray, length_scale: float = 1.0) -> tuple[Te
 
 
 @torch.no_grad()
-def reverse(voice: Voice, mu: Tensor, steps: int, temperature: float, stoc: bool, gen: torch.Generator
-            ) -> Iterator[Step]:
-    """z = mu + eps / tau, then `steps` Euler steps of the probability-flow ODE (or the SDE) from t = 1 to 0. With the
-    ablation's N(0, I) prior, z = eps / tau and the drift reverts towards 0; the network still sees mu."""
+def reverse(voice: Voice, mu: Tensor, steps: int, temperature: float, stoc: bool, gen: torch.Generator,
+            sampler: str = "euler") -> Iterator[Step]:
+    """z = mu + eps / tau, then `steps` steps from t = 1 to 0: Euler steps of the probability-flow ODE (or the SDE),
+    as the paper, or the core's DDIM / DPM-Solver++ on X_t - mu. With the ablation's N(0, I) prior, z = eps / tau and
+    the drift reverts towards 0; the network still sees mu."""
     m = mu if voice.prior == "data" else torch.zeros_like(mu)  # the SDE's terminal mean
     decoder = fast(voice.model.decoder)  # bf16 autocast or ONNX Runtime, as the host allows
     x = m + torch.randn(mu.shape, generator=gen) / temperature
+    if sampler != "euler":
+        yield from _chain(voice, mu, m, x, steps, stoc, gen, sampler, decoder)
+        return
     h = 1.0 / steps
     for i in range(steps):
         t = 1.0 - (i + 0.5) * h
@@ -106,8 +114,22 @@ def reverse(voice: Voice, mu: Tensor, steps: int, temperature: float, stoc: bool
         yield Step(i, steps, t, x[0])
 
 
+def _chain(voice: Voice, mu: Tensor, m: Tensor, x: Tensor, steps: int, stoc: bool, gen: torch.Generator,
+           sampler: str, decoder) -> Iterator[Step]:
+    """The core's sampler on y = X - m, a VP chain with alpha_bar[k] = exp(-B((k + 1) / T)) (core/sde.py:chain); the
+    network's eps is the same noise (X_t - m = sqrt(alpha_bar) (X_0 - m) + sqrt(1 - alpha_bar) eps)."""
+    chain = voice.sde.chain(CHAIN_T)
+
+    def net(y: Tensor, k: Tensor, _cond) -> Tensor:
+        return voice.model.eps(y + m, (k.float() + 1) / CHAIN_T, mu, decoder)
+
+    den = Denoiser(net, "eps", clip=None)
+    for st in sample_loop(sampler, den, x - m, chain, steps, eta=1.0 if stoc else 0.0, generator=gen):
+        yield Step(st.index, st.total, (st.t + 1) / CHAIN_T, (st.x + m)[0])
+
+
 def speak(text: str, steps: int = 10, temperature: float = 1.5, length_scale: float = 1.0, stoc: bool = False,
-          seed: int = 0, voice: Voice | None = None) -> Iterator[Step | Speech]:
+          seed: int = 0, voice: Voice | None = None, sampler: str = "euler") -> Iterator[Step | Speech]:
     """Yield every reverse Step, then the Speech."""
     text = checks.prompt(text, MAX_CHARS, "the text", "Return the popped value",
                          empty="the text is empty: type something to say, for example 'Return the popped value'")
@@ -115,6 +137,10 @@ def speak(text: str, steps: int = 10, temperature: float = 1.5, length_scale: fl
     temperature = checks.number("temperature", temperature, 0.1, 10.0)
     length_scale = checks.number("length scale", length_scale, 0.5, 2.0)
     stoc = checks.flag("stochastic", stoc)
+    sampler = checks.choice("sampler", sampler, SAMPLERS)
+    if sampler == "dpm++" and stoc:
+        raise ValueError("DPM-Solver++ is deterministic: untick 'stochastic', or choose euler (the reverse SDE) or ddim "
+                         "(eta = 1)")
     from .data.espeak import espeak
 
     voice = voice or load()
@@ -123,7 +149,7 @@ def speak(text: str, steps: int = 10, temperature: float = 1.5, length_scale: fl
     mu, attn, _ = encode(voice, ids, length_scale)
     gen = torch.Generator().manual_seed(checks.seed(seed))
     mel = mu[0]
-    for s in reverse(voice, mu, steps, temperature, stoc, gen):
+    for s in reverse(voice, mu, steps, temperature, stoc, gen, sampler):
         mel = s.mel
         yield s
     tokens = tuple("" if i == voice.blank else voice.inventory[i] for i in ids)
@@ -161,6 +187,8 @@ def cli_args(p) -> None:
     p.add_argument("--temperature", type=float, default=1.5, help="tau: z = mu + eps / tau")
     p.add_argument("--length-scale", type=float, default=1.0, help="durations times this (larger: slower)")
     p.add_argument("--stoc", action="store_true", help="the reverse SDE instead of the probability-flow ODE")
+    p.add_argument("--sampler", choices=SAMPLERS, default="euler",
+                   help="euler: the paper's solver; ddim, dpm++: the core's samplers on X_t - mu")
     p.add_argument("--seed", type=int, default=0)
 
 
@@ -169,7 +197,7 @@ def cli_main(a):
     from .files import WavFile
     from .images import heatmap
 
-    out = final_speech(speak(a.text, a.steps, a.temperature, a.length_scale, a.stoc, a.seed))
+    out = final_speech(speak(a.text, a.steps, a.temperature, a.length_scale, a.stoc, a.seed, sampler=a.sampler))
     wav = speech.griffin_lim(out.mel.numpy())
     return [WavFile(wav, speech.SAMPLE_RATE)], {
         "mel.png": heatmap(out.mel.numpy(), 240),

@@ -105,10 +105,10 @@ def mcd(mel: np.ndarray, ref: np.ndarray) -> float:
 
 
 def evaluate(n: int = 24, steps: int = 10, temperature: float = 1.5, stoc: bool = False, seed: int = 0,
-             model: str = "gradtts-espeak") -> dict:
+             model: str = "gradtts-espeak", sampler: str = "euler") -> dict:
     """The bars on the first n held-out sentences: WER of Grad-TTS, of espeak and of Griffin-Lim on espeak's own
     mel (the vocoder's ceiling); MCD against espeak; length ratio. model: the checkpoint (the prior ablation's
-    gradtts-espeak-plain, for one)."""
+    gradtts-espeak-plain, for one); sampler: euler (the paper's), ddim or dpm++."""
     from . import gradtts
     from .data.sentences import split
 
@@ -118,7 +118,7 @@ def evaluate(n: int = 24, steps: int = 10, temperature: float = 1.5, stoc: bool 
     mcds, mcds_gl, ratios, seconds = [], [], [], []
     for i, text in enumerate(texts):
         t0 = time.perf_counter()
-        out = gradtts.final_speech(gradtts.speak(text, steps, temperature, 1.0, stoc, seed + i, voice))
+        out = gradtts.final_speech(gradtts.speak(text, steps, temperature, 1.0, stoc, seed + i, voice, sampler))
         wav = speech.griffin_lim(out.mel.numpy())
         seconds.append(time.perf_counter() - t0)
         ref = out.reference  # espeak's rendering, which speak() made for the phonemes
@@ -169,6 +169,7 @@ def main() -> None:
     p.add_argument("--temperature", type=float, default=1.5)
     p.add_argument("--stoc", action="store_true")
     p.add_argument("--model", default="gradtts-espeak", help="the checkpoint (gradtts-espeak-plain: N(0, I) prior)")
+    p.add_argument("--sampler", default="euler", choices=("euler", "ddim", "dpm++"))
     p.add_argument("--curve", nargs="+", metavar="LABEL=HISTORY", help="plot training histories to --plot instead")
     p.add_argument("--plot", default="docs/gradtts_alignment.png")
     a = p.parse_args()
@@ -176,7 +177,7 @@ def main() -> None:
         alignment_curve(dict(c.split("=", 1) for c in a.curve), a.plot)
         return
     for steps in a.steps:
-        print(steps, evaluate(a.n, steps, a.temperature, a.stoc, model=a.model), flush=True)
+        print(steps, evaluate(a.n, steps, a.temperature, a.stoc, model=a.model, sampler=a.sampler), flush=True)
 
 
 if __name__ == "__main__":

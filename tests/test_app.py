@@ -197,6 +197,11 @@ def test_tts_speak_streams_the_mel_then_returns_sounds_and_the_alignment(client)
         assert a and Path(a).stat().st_size > 20_000  # WAVs of about a second or more
     with pytest.raises(Exception, match="type something to say"):
         client.predict("", 4, 1.5, 1.0, False, 0, api_name="/tts_speak")
+    ddim = client.predict("Return the popped value", 4, 1.5, 1.0, False, 0, "DDIM (the core's, on X_t - mu)",
+                          api_name="/tts_speak")
+    assert "4 ODE steps (ddim)" in ddim[-1]
+    with pytest.raises(Exception, match="DPM-Solver\\+\\+ is deterministic"):
+        client.predict("Return the popped value", 4, 1.5, 1.0, True, 0, "DPM-Solver++ 2M (the core's)", api_name="/tts_speak")
 
 
 @needs_tab("dreamfusion")

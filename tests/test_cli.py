@@ -134,6 +134,9 @@ def test_tts_cli_writes_a_wav_its_mel_and_alignment(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["000.wav", "alignment.png", "mel.png", "mu.png"]
     with wave.open(str(tmp_path / "000.wav")) as w:
         assert w.getframerate() == 22050 and 0.8 < w.getnframes() / 22050 < 4.0
+    run("engines", "tts", "--text", "Return the popped value", "--steps", "4", "--sampler", "dpm++", "--out",
+        str(tmp_path / "dpm"))
+    assert (tmp_path / "dpm" / "000.wav").stat().st_size > 20_000
     p = run("engines", "tts", "--text", "   ", "--out", str(tmp_path / "x"), ok=False)
     assert "type something to say" in p.stderr
 

@@ -1,5 +1,5 @@
 """Grad-TTS's maths in the core: Monotonic Alignment Search against brute force, the mean-reverting SDE's marginal
-against its closed form and a simulation, the Euler solver against an exact score, the losses on a tiny batch."""
+against its closed form and a simulation, the Euler solver and the core's samplers against an exact score, the losses on a tiny batch."""
 
 import itertools
 import math
@@ -69,6 +69,29 @@ def test_euler_reverse_with_the_exact_score_returns_to_the_data(stoc):
         m, lam = sde.marginal(c, mu, torch.full((4000,), t))
         x = sde.euler_step(x, mu, -(x - m) / lam, t, 1 / N, torch.randn(4000, generator=g) if stoc else None)
     assert float((x - c).abs().mean()) < 0.1
+
+
+@pytest.mark.parametrize("sampler,steps", [("ddim", 1), ("ddim", 7), ("dpm++", 10)])
+def test_the_cores_samplers_on_the_sdes_chain_with_the_exact_noise_return_to_the_data(sampler, steps):
+    # the same point mass at c: the exact eps of X_t is (x - m_t) / sqrt(lambda_t); DDIM (eta 0) and DPM-Solver++ on
+    # X_t - mu then reach c exactly at any step count, so any error in the chain's alpha_bar or time map shows
+    from types import SimpleNamespace
+
+    from engines import gradtts
+
+    sde, c, mu = MeanRevertingVP(0.05, 20.0), torch.full((1, 2, 8), 1.5), torch.full((1, 2, 8), -0.5)
+    chain = sde.chain(gradtts.CHAIN_T)
+    assert torch.allclose(chain.alpha_bar[[0, 499, 999]], sde.alpha_bar(torch.tensor([1e-3, 0.5, 1.0], dtype=torch.float64)))
+
+    def eps(x, t, mu_, _decoder):
+        m, lam = sde.marginal(c, mu_, t.double())
+        return ((x - m) / lam.sqrt()).float()
+
+    voice = SimpleNamespace(sde=sde, model=SimpleNamespace(eps=eps))
+    x = mu + torch.randn(mu.shape, generator=torch.Generator().manual_seed(0))
+    out = list(gradtts._chain(voice, mu, mu, x, steps, False, None, sampler, None))
+    assert len(out) == steps and out[0].t == 1.0
+    assert torch.allclose(out[-1].mel, c[0], atol=1e-3)
 
 
 def test_the_losses_and_the_alignment_on_a_tiny_batch():

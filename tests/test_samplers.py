@@ -49,7 +49,7 @@ def test_samplers_yield_every_step_with_predictions():
 
 
 def test_timesteps_respacing():
-    assert timesteps(1000, 1) == [0]
+    assert timesteps(1000, 1) == [999]  # one step starts from the noise, not from the clean end
     ts = timesteps(1000, 50)
     assert len(ts) == 50 and ts[0] == 999 and ts[-1] == 0 and ts == sorted(ts, reverse=True)
     assert timesteps(1000, 1000) == list(range(999, -1, -1))

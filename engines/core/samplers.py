@@ -56,7 +56,8 @@ class Denoiser:
 
 
 def timesteps(T: int, steps: int, schedule: Schedule | None = None, start: int | None = None) -> list[int]:
-    """`steps` training timesteps from `start` (default T-1) down to 0 (respacing, Nichol & Dhariwal 2021, Sec. 4).
+    """`steps` training timesteps from `start` (default T-1) down to 0 (respacing, Nichol & Dhariwal 2021, Sec. 4); one
+    step is `start` alone.
 
     Evenly spaced in t; or, given a schedule, evenly spaced in log-SNR lambda_t (the spacing Lu et al. 2022
     recommend for DPM-Solver at low resolution); steps that would repeat are moved apart by one. A start below T-1
@@ -68,6 +69,8 @@ def timesteps(T: int, steps: int, schedule: Schedule | None = None, start: int |
         raise ValueError(f"the start step must be between 0 and {T - 1}, got {start}")
     if not 1 <= steps <= top + 1:
         raise ValueError(f"steps must be between 1 and {top + 1}, got {steps}")
+    if steps == 1:  # one step starts from the noise itself
+        return [top]
     if schedule is None or steps < 3:
         return [int(t) for t in np.unique(np.round(np.linspace(0, top, steps)).astype(int))[::-1]]
     lam = np.log(schedule.snr.numpy())[: top + 1]  # decreasing in t

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .schedules import Schedule
+
 
 @dataclass(frozen=True)
 class MeanRevertingVP:
@@ -40,3 +42,9 @@ class MeanRevertingVP:
         if noise is None:
             return x - 0.5 * (mu - x - score) * beta * h
         return x - (0.5 * (mu - x) - score) * beta * h - (beta * h) ** 0.5 * noise
+
+    def chain(self, T: int = 1000) -> Schedule:
+        """X_t - mu as a discrete VP chain for the core's samplers (DDIM, DPM-Solver++): alpha_bar[k] = exp(-B(t_k)) at
+        t_k = (k + 1) / T, so step T - 1 is t = 1 and step 0 is t = 1 / T."""
+        t = torch.arange(1, T + 1, dtype=torch.float64) / T
+        return Schedule("grad-tts", torch.exp(-self.B(t)))

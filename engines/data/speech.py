@@ -13,6 +13,7 @@ import numpy as np
 
 SAMPLE_RATE, N_FFT, HOP, N_MELS, F_MIN, F_MAX = 22050, 1024, 256, 80, 0.0, 8000.0
 LOG_FLOOR = 1e-5  # log(max(mel, 1e-5)), as HiFi-GAN's features
+LOG_MAX = 5.0  # above any log-mel of the corpus (espeak's loudest frames: 0.8)
 CACHE = Path(__file__).resolve().parents[2] / "runs" / "speech" / "corpus.npz"
 
 
@@ -42,6 +43,8 @@ def griffin_lim(mel: np.ndarray, n_iter: int = 32, momentum: float = 0.99, seed:
     0.21 s for it per 1.5 s of speech, and its istft 1.9 s on the first call of every process."""
     import torch
 
+    # a mel beyond the features' range (DDIM at 1-2 steps reaches +-110) is clipped first: exp would overflow to inf
+    mel = np.clip(mel, np.log(LOG_FLOOR), LOG_MAX)
     S = torch.from_numpy(np.maximum(mel_pinv() @ np.exp(mel), 0.0))  # (1 + N_FFT / 2, T) magnitude
     window = torch.hann_window(N_FFT)
     n = S.shape[1] * HOP

@@ -7,12 +7,14 @@ import gradio as gr
 import numpy as np
 import plotly.graph_objects as go
 
-from engines import gradtts
+from engines import checks, gradtts
 from engines.data import speech
 from engines.images import heatmap
 
 from ..widgets import HEAVY, Throttle, paper_card, user_errors
 
+SAMPLER_LABELS = {"Euler (the paper's)": "euler", "DDIM (the core's, on X_t - mu)": "ddim",
+                  "DPM-Solver++ 2M (the core's)": "dpm++"}
 EXAMPLES = ["Return the popped value", "Wait for process to terminate", "Merge multiple sorted inputs into a single "
             "sorted output", "The argument may be a module, class, method, or function"]
 
@@ -38,10 +40,11 @@ def alignment_figure(out: gradtts.Speech) -> go.Figure:
 
 
 @user_errors
-def tts_speak(text, steps, temperature, length_scale, stoc, seed):
+def tts_speak(text, steps, temperature, length_scale, stoc, seed, sampler="euler"):
     """Stream the mel through the reverse steps; finish with the sound, mu's sound, espeak's and the alignment."""
     throttle = Throttle(0.25)
-    for s in gradtts.speak(text, steps, temperature, length_scale, stoc, seed):
+    sampler = checks.unlabel(sampler, SAMPLER_LABELS)
+    for s in gradtts.speak(text, steps, temperature, length_scale, stoc, seed, sampler=sampler):
         if isinstance(s, gradtts.Step):
             s_total = s.total
             if throttle(force=s.index == 0):
@@ -54,7 +57,8 @@ def tts_speak(text, steps, temperature, length_scale, stoc, seed):
     yield (_picture(out.mel), _picture(out.mu), alignment_figure(out), _audio(wav),
            _audio(mu_wav), _audio(out.reference),
            f"done: {len(wav) / speech.SAMPLE_RATE:.2f} s of speech ({out.mel.shape[1]} frames, "
-           f"{sum(1 for t in out.tokens if t)} phonemes), {s_total} {'SDE' if stoc is True else 'ODE'} steps, "
+           f"{sum(1 for t in out.tokens if t)} phonemes), {s_total} {'SDE' if stoc is True else 'ODE'} steps "
+           f"({sampler}), "
            f"temperature {float(temperature):g}; Griffin-Lim turns each mel into sound")
 
 
@@ -79,7 +83,8 @@ def build() -> None:
             steps = gr.Slider(1, gradtts.MAX_STEPS, value=10, step=1, label="Reverse-diffusion steps N")
             temperature = gr.Slider(0.5, 5.0, value=1.5, step=0.1, label="Temperature tau (z = mu + eps / tau)")
             length_scale = gr.Slider(0.5, 2.0, value=1.0, step=0.05, label="Length scale (larger: slower)")
-            stoc = gr.Checkbox(False, label="Stochastic (the reverse SDE instead of the ODE)")
+            sampler = gr.Radio(list(SAMPLER_LABELS), value=list(SAMPLER_LABELS)[0], label="Sampler")
+            stoc = gr.Checkbox(False, label="Stochastic (Euler: the reverse SDE instead of the ODE; DDIM: eta = 1)")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0)
             with gr.Row():
                 run = gr.Button("Speak", variant="primary")
@@ -94,7 +99,7 @@ def build() -> None:
                 audio_mu = gr.Audio(label="mu alone", type="numpy")
                 audio_ref = gr.Audio(label="espeak's own voice", type="numpy")
             align = gr.Plot(label="Alignment")
-    ev = run.click(tts_speak, [text, steps, temperature, length_scale, stoc, seed],
+    ev = run.click(tts_speak, [text, steps, temperature, length_scale, stoc, seed, sampler],
                    [mel, mu, align, audio, audio_mu, audio_ref, status], api_name="tts_speak", concurrency_id=HEAVY,
                    concurrency_limit=1, show_progress="minimal", preprocess=False)
     stop.click(None, None, None, cancels=[ev])
