@@ -86,9 +86,7 @@ def parse(prompt: str) -> tuple[str, str, str]:
 def check(prompt: str, iters: int = ITERS, guidance: float = GUIDANCE, seed: int = 0, shading: str = "mix",
           view_prompts: bool = True) -> Request:
     text, colour, kind = parse(prompt)
-    shading = str(shading)
-    if shading not in ("mix", *SHADINGS):
-        raise ValueError(f"shading is 'mix' or one of {', '.join(SHADINGS)}, not {checks.shown(shading)}")
+    shading = checks.choice("shading", shading, ("mix", *SHADINGS))
     return Request(text, colour, kind, checks.integer("iterations", iters, 1, MAX_ITERS),
                    checks.number("guidance", guidance, 1.0, MAX_GUIDANCE), checks.seed(seed), shading,
                    checks.flag("view-dependent prompts", view_prompts))

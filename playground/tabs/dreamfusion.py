@@ -7,6 +7,7 @@ from __future__ import annotations
 import gradio as gr
 from PIL import Image
 
+from engines import checks
 from engines import dreamfusion as df
 from engines.data.objects3d import OBJECTS
 from engines.data.shapes import COLOURS
@@ -32,7 +33,7 @@ def dreamfusion_generate(prompt, iters, guidance, seed, shading="random, as the 
                          "textureless)", view_prompts=True):
     """Stream four views of the grid and the SDS gradient every few iterations; then the mesh, the turntable, the
     eight views of the GLB and the prior's own samples for the prompt."""
-    sh = SHADING_LABELS.get(shading, shading)
+    sh = checks.unlabel(shading, SHADING_LABELS)  # anything but a label goes to the engine's check
     throttle = Throttle(0.5)
     res = None
     for s in df.generate(prompt, iters, guidance, seed, sh, view_prompts):
