@@ -163,13 +163,15 @@ def alignment_curve(histories: dict[str, str], out: str) -> None:
 
 
 def main() -> None:
+    from . import gradtts
+
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--n", type=int, default=24)
     p.add_argument("--steps", type=int, nargs="*", default=[10])
     p.add_argument("--temperature", type=float, default=1.5)
     p.add_argument("--stoc", action="store_true")
     p.add_argument("--model", default="gradtts-espeak", help="the checkpoint (gradtts-espeak-plain: N(0, I) prior)")
-    p.add_argument("--sampler", default="euler", choices=("euler", "ddim", "dpm++"))
+    p.add_argument("--sampler", default="euler", choices=gradtts.SAMPLERS)
     p.add_argument("--curve", nargs="+", metavar="LABEL=HISTORY", help="plot training histories to --plot instead")
     p.add_argument("--plot", default="docs/gradtts_alignment.png")
     a = p.parse_args()
