@@ -35,6 +35,15 @@ MODELS = {
     "gradtts-espeak": "Grad-TTS on English sentences spoken by espeak-ng: phoneme encoder, MAS, score-based decoder",
     "gradtts-espeak-plain": "the same Grad-TTS with a plain N(0, I) terminal distribution (the paper's prior ablation)",
     "dreamfusion-prior": "DreamFusion's 2-D prior: text + view -> 32x32 renders of the 3-D shapes world's objects",
+    "video-base": "Imagen Video base: text -> 8 frames at 16x16, temporal attention, joint image-video (Video tab)",
+    "video-base-eps": "the same base with eps-prediction instead of v (the paper's parameterisation ablation)",
+    "video-tsr": "Imagen Video temporal SR: 8 -> 16 frames at 16x16, temporal convolutions (Video tab)",
+    "video-ssr": "Imagen Video spatial SR: 16 frames 16x16 -> 32x32, temporal convolutions (Video tab)",
+    "video-base-guided": "guidance distillation of video-base at w = 5: one pass instead of two (train after video-base)",
+    "video-base-16": "progressive distillation: 32 -> 16 DDIM steps (after video-base-guided)",
+    "video-base-8": "progressive distillation: 16 -> 8 steps (after video-base-16)",
+    "video-base-4": "progressive distillation: 8 -> 4 steps (after video-base-8)",
+    "video-base-2": "progressive distillation: 4 -> 2 steps (after video-base-4)",
 }
 
 # The models whose weights are committed under engines/weights/ and meet their issue's bar. The app shows a tab only
@@ -114,6 +123,12 @@ def make(name: str, steps: int | None, device: str):
         from . import dreamfusion_train
 
         return dreamfusion_train.make_trainer(steps, device)
+    if name.startswith("video-"):
+        from . import video_train
+
+        if name in video_train.TRAIN:
+            return video_train.make_trainer(name, steps, device)
+        return video_train.make_distill_trainer(video_train.steps_of(name), steps, device)
     raise SystemExit(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
 
 

@@ -137,13 +137,15 @@ def ddim(
     eta: float = 0.0,
     generator: torch.Generator | None = None,
     start: int | None = None,
+    grid: list[int] | None = None,
 ) -> Iterator[Step]:
     """Song et al. 2021, Eq. 12: x_next = sqrt(ab_next) x0_hat + sqrt(1 - ab_next - sigma^2) eps_hat + sigma z,
 
     sigma = eta sqrt((1 - ab_next)/(1 - ab_t)) sqrt(1 - ab_t/ab_next); eta = 0 is deterministic, eta = 1 is DDPM.
-    start: x_T is at that step instead of T-1 (see timesteps).
+    start: x_T is at that step instead of T-1 (see timesteps). grid: the timesteps to walk, given (a distilled
+    student's, distill.halving_grid), instead of `steps` respaced ones.
     """
-    ts = timesteps(schedule.T, steps, start=start)
+    ts = timesteps(schedule.T, steps, start=start) if grid is None else [int(t) for t in grid]
     cur, nxt = _alpha_bars(schedule, ts, x_T)
     x = x_T
     for i, t in enumerate(ts):
@@ -224,17 +226,20 @@ def sample_loop(
     generator: torch.Generator | None = None,
     variance: str = "fixedlarge",
     start: int | None = None,
+    grid: list[int] | None = None,
 ) -> Iterator[Step]:
     """Dispatch by name: 'ddpm' (ancestral, respaced, with `variance`), 'ddim' (with eta) or 'dpm++' (DPM-Solver++ 2M).
 
     Each sampler is a @torch.no_grad() generator, which torch enters and leaves around every step: callers that stream
     it must not wrap it in a grad-mode context of their own, which would stay on across each yield in the thread that
     ran the step (Gradio resumes a generator on any worker thread; tests/test_grad_mode.py). start: begin part-way,
-    from x_T diffused to that step."""
+    from x_T diffused to that step. grid: DDIM's explicit timesteps."""
+    if grid is not None and name != "ddim":
+        raise ValueError("an explicit timestep grid (a distilled model's) is walked by DDIM only")
     if name == "ddpm":
         return ddpm(denoiser, x_T, schedule, steps, cond, variance=variance, generator=generator, start=start)
     if name == "ddim":
-        return ddim(denoiser, x_T, schedule, steps, cond, eta=eta, generator=generator, start=start)
+        return ddim(denoiser, x_T, schedule, steps, cond, eta=eta, generator=generator, start=start, grid=grid)
     if name in ("dpm++", "dpmpp", "dpm++2m"):
         return dpmpp_2m(denoiser, x_T, schedule, steps, cond, generator=generator, start=start)
     raise ValueError(f"unknown sampler {name!r}; choose one of {', '.join(SAMPLERS)}")

@@ -1,5 +1,5 @@
 """Networks shared by every paper: the UNet2D and its parts, a noise-aware classifier, a small MLP for 2-D toys,
-point networks (a point VAE and latent denoisers), and Grad-TTS's text encoder with its mel decoder."""
+point networks (a point VAE and latent denoisers), and Grad-TTS's text encoder with its mel decoder, and the space-time video U-Net."""
 
 from .autoencoder import Autoencoder, AutoencoderConfig
 from .classifier import ClassifierConfig, NoisyClassifier
@@ -14,6 +14,7 @@ from .points import (
 )
 from .tts import GradTTS, GradTTSConfig
 from .unet import UNet2D, UNetConfig
+from .unet3d import UNet3D, UNet3DConfig
 
 ARCHS = {
     "UNet2D": (UNet2D, UNetConfig),
@@ -24,6 +25,7 @@ ARCHS = {
     "VectorDenoiser": (VectorDenoiser, VectorDenoiserConfig),
     "PointDenoiser": (PointDenoiser, PointDenoiserConfig),
     "GradTTS": (GradTTS, GradTTSConfig),
+    "UNet3D": (UNet3D, UNet3DConfig),
 }
 
 __all__ = [
@@ -43,5 +45,7 @@ __all__ = [
     "PointDenoiserConfig",
     "GradTTS",
     "GradTTSConfig",
+    "UNet3D",
+    "UNet3DConfig",
     "ARCHS",
 ]
