@@ -29,6 +29,7 @@ ENGINES = {
     "lion": ("lion", "LION (Zeng et al. 2022): 3-D point clouds and their meshes, by latent point diffusion"),
     "tts": ("gradtts", "Grad-TTS (Popov et al. 2021): speech from text by a score-based mel decoder"),
     "dreamfusion": ("dreamfusion", "DreamFusion (Poole et al. 2022): text to a 3-D mesh by score distillation"),
+    "video": ("video", "Imagen Video (Ho et al. 2022): text -> 16 frames at 32x32 by a cascade of video models"),
 }
 
 

@@ -1,5 +1,5 @@
 """Results that are files, for every engine: images (PNG), point clouds (PLY), meshes (GLB), sounds (WAV) and videos
-(MP4). Each knows its extension and how to save itself, as a PIL image does, so the command line writes item i as
+(MP4, GIF, or an MP4 with its frames as PNGs). Each knows its extension and how to save itself, as a PIL image does, so the command line writes item i as
 DIR/<i:03d>.<ext> whatever its kind, and a tab saves the same object to a temporary path for gr.Model3D / gr.Audio /
 gr.Video."""
 
@@ -95,6 +95,38 @@ class VideoFile:
             for frame in np.asarray(self.frames, dtype=np.uint8):
                 w.append_data(frame)
         return Path(path)
+
+
+@dataclass(frozen=True)
+class GifFile:
+    """Frames (N, H, W, 3) uint8 as a looping GIF (Pillow), the animation a tab shows beside an MP4."""
+
+    frames: np.ndarray
+    fps: int = 12
+    ext: str = "gif"
+
+    def save(self, path: Path | str) -> Path:
+        ims = [Image.fromarray(f) for f in np.asarray(self.frames, dtype=np.uint8)]
+        ims[0].save(str(path), save_all=True, append_images=ims[1:], duration=round(1000 / self.fps), loop=0)
+        return Path(path)
+
+
+@dataclass(frozen=True)
+class ClipFile:
+    """A video and its frames: <path>.mp4, and <path without .mp4>/00.png, 01.png, ... at the frames' own size."""
+
+    video: VideoFile
+    frames: np.ndarray  # (N, H, W, 3) uint8
+    ext: str = "mp4"
+
+    def save(self, path: Path | str) -> Path:
+        path = Path(path)
+        self.video.save(path)
+        folder = path.with_suffix("")
+        folder.mkdir(parents=True, exist_ok=True)
+        for i, f in enumerate(np.asarray(self.frames, dtype=np.uint8)):
+            Image.fromarray(f).save(folder / f"{i:02d}.png")
+        return path
 
 
 def save_all(items: list[Result | tuple[Result, ...]], out: Path, extras: dict[str, Result] | None = None) -> int:
