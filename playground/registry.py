@@ -35,6 +35,8 @@ TABS: tuple[TabSpec, ...] = (
     TabSpec("lion", "LION", "lion", ("lion-vae", "lion-prior-z", "lion-prior-h")),
     TabSpec("gradtts", "Grad-TTS", "gradtts", ("gradtts-espeak",)),
     TabSpec("dreamfusion", "DreamFusion", "dreamfusion", ("dreamfusion-prior",)),
+    TabSpec("video", "Imagen Video", "video",
+            ("video-base", "video-tsr", "video-ssr", "video-base-8", "video-base-4", "video-base-2")),
 )
 
 

@@ -23,6 +23,7 @@ API_NAMES = {
     "lion": {"/lion_sample", "/lion_vary", "/lion_interpolate"},
     "gradtts": {"/tts_speak"},
     "dreamfusion": {"/dreamfusion_generate"},
+    "video": {"/video_generate"},
 }
 
 
@@ -217,3 +218,23 @@ def test_dreamfusion_streams_views_then_returns_a_mesh_a_turntable_and_the_prior
     assert len(mesh.faces) > 100 and mesh.visual.vertex_colors is not None
     with pytest.raises(Exception, match="names no object"):
         client.predict("a blue dragon", 30, 20.0, 0, "mix", True, api_name="/dreamfusion_generate")
+
+
+@needs_tab("video")
+def test_video_streams_every_stage_then_returns_the_clip_as_mp4_and_gif(client):
+    import imageio.v2 as imageio
+
+    job = client.submit("a blue square moving up", "distilled", 4, 5.0, 0, api_name="/video_generate")
+    outs = list(job)
+    base, tsr, ssr, mp4, gif, text = job.result()
+    assert len(outs) >= 4 and text.startswith("done:") and "distilled 4-step base" in text
+    for stage in ("base", "temporal SR", "spatial SR"):
+        assert f"{stage} " in text
+    path = mp4["video"] if isinstance(mp4, dict) else mp4
+    assert imageio.get_reader(path).count_frames() == 16 and Path(gif).suffix == ".gif"
+    teacher = client.predict("a blue square moving up", "teacher", 3, 5.0, 0, api_name="/video_generate")
+    assert "the teacher, 3 steps at guidance 5" in teacher[-1]
+    with pytest.raises(Exception, match="must say where the shape goes"):
+        client.predict("a blue square", "distilled", 8, 5.0, 0, api_name="/video_generate")
+    with pytest.raises(Exception, match="steps must be 8, 4, 2 for the distilled base"):
+        client.predict("a blue square moving up", "distilled", 16, 5.0, 0, api_name="/video_generate")

@@ -42,6 +42,7 @@ class Tab:
     example_changes: str = ""  # or: the output whose picture the example's run changes (then `done` shows again)
     press: bool = True  # press the button after picking the example (False: picking it runs the tab by itself)
     plays: tuple[str, ...] = ()  # audio outputs whose Play button must start the sound (the player's clock moves)
+    videos: tuple[str, ...] = ()  # video outputs that must be playing (their clock moves) once the run is done
     timeout_s: float = 240  # the machine is shared: a busy one runs several times slower than the benchmark
 
 
@@ -90,6 +91,11 @@ TABS: tuple[Tab, ...] = (
          ("Turntable (MP4)", "video"), ("Eight views of the mesh", "image"),
          ("The prior sampled directly for the same prompt, ', front view' (DDIM 50 steps)", "image")),
         ("Try these", 1), example_done=r"done: 'a blue cube'"),
+    Tab("video", "Generate", "done:",
+        (("base: 8 frames at 16x16 (live: predicted frames)", "image"), ("temporal SR: 16 frames at 16x16 (live)", "image"),
+         ("spatial SR: 16 frames at 32x32 (live)", "image"), ("The clip (MP4, 16 frames at 8 fps, shown 4x)", "video"),
+         ("The clip as a GIF", "image")),
+        ("Try these", 1), videos=("The clip (MP4, 16 frames at 8 fps, shown 4x)",), example_done=r"done: 'a large blue square moving up on a yellow background'"),
 )
 TITLES = {t.id: t.title for t in REGISTRY}
 
@@ -104,7 +110,7 @@ def browser():
         b = p.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            args=["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )
         page = b.new_page(viewport={"width": 1400, "height": 1000})
@@ -172,6 +178,22 @@ def play(page, label: str, timeout_s: float = 10) -> None:
         time.sleep(0.1)
 
 
+def video_plays(page, label: str, timeout_s: float = 10) -> None:
+    """The video output `label` plays: its element has frames and its clock moves (started by autoplay, or by play()
+    where the browser's policy held autoplay back)."""
+    v = output(page, label).locator("video").first
+    t0 = time.monotonic()
+    first = v.evaluate("v => v.currentTime")
+    while True:
+        state = v.evaluate("v => [v.readyState, v.currentTime, v.paused, v.duration]")
+        if state[0] >= 2 and state[1] != first and not state[2]:
+            return
+        if state[2]:
+            v.evaluate("v => v.play().catch(() => {})")
+        assert time.monotonic() - t0 < timeout_s, f"{label!r} did not play within {timeout_s} s: {state}"
+        time.sleep(0.2)
+
+
 def save_screen(page, tmp_path: Path, tab: str) -> Path:
     """A full-page screenshot in tmp_path; also to $PLAYGROUND_SCREENS/<tab>.png (256 colours) when that is set."""
     shot = tmp_path / f"{tab}.png"
@@ -199,6 +221,8 @@ def test_tab_runs_its_default_action_and_an_example(app_page, tab: Tab, tmp_path
         found.first.wait_for(timeout=20_000)  # the status can arrive a moment before the last picture renders
     for label in tab.plays:
         play(page, label)
+    for label in tab.videos:
+        video_plays(page, label)
     save_screen(page, tmp_path, tab.id)
     before = pictures(page, tab.example_changes) if tab.example_changes else []
     example(page, *tab.example).click()

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -155,3 +156,25 @@ def test_dreamfusion_cli_writes_a_coloured_glb_eight_views_and_a_turntable(tmp_p
     assert imageio.get_reader(str(tmp_path / "turntable.mp4")).count_frames() == 36
     p = run("engines", "dreamfusion", "--prompt", "a dragon", "--out", str(tmp_path / "x"), ok=False)
     assert "names no colour" in p.stderr
+
+
+@needs("video-base-8", "video-tsr", "video-ssr")
+def test_video_cli_writes_each_clip_as_an_mp4_of_16_frames_and_its_pngs(tmp_path):
+    import imageio.v2 as imageio
+
+    from engines.data.judge import judge
+
+    run("engines", "video", "--prompt", "a red circle moving to the right", "--n", "2", "--seed", "0",
+        "--out", str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["000", "000.mp4", "001", "001.mp4"]
+    for clip in ("000", "001"):
+        pngs = sorted(p.name for p in (tmp_path / clip).iterdir())
+        assert pngs == [f"{i:02d}.png" for i in range(16)]
+        assert imageio.get_reader(str(tmp_path / f"{clip}.mp4")).count_frames() == 16
+    frames = [np.asarray(Image.open(tmp_path / "000" / f"{i:02d}.png")) for i in range(16)]
+    assert frames[0].shape == (32, 32, 3)
+    objs = [judge(f)[1][0] for f in frames]
+    assert sum(o.colour == "red" for o in objs) >= 12
+    assert objs[-1].cx - objs[0].cx > 0.2  # it moved to the right
+    p = run("engines", "video", "--prompt", "a red circle", "--out", str(tmp_path / "x"), ok=False)
+    assert "must say where the shape goes" in p.stderr

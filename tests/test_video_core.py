@@ -167,7 +167,7 @@ def test_the_students_one_step_equals_the_teachers_two():
         assert torch.allclose(ddim_move(z, x_tilde, ab_t, ab_n), z_n, atol=1e-5)
         # a teacher that already takes straight lines (a point mass: x0_hat constant) gives its own x0 back
         c = torch.full_like(z, 0.7)
-        assert torch.allclose(teacher_two_steps(lambda *_: c, z, t, tm, tn, sched, None), c, atol=1e-4)
+        assert torch.allclose(teacher_two_steps(lambda *_, c=c: c, z, t, tm, tn, sched, None), c, atol=1e-4)
     with pytest.raises(AssertionError):  # and the target is not the teacher's one-step x0_hat
         assert torch.allclose(x_tilde, teacher(z, t, None), atol=1e-3)
 
