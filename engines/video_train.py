@@ -32,23 +32,27 @@ BASE_FRAMES, FRAMES, BASE_SIZE, SIZE = 8, 16, 16, 32
 N_CLIPS, N_IMAGES = 4000, 20000
 P_UNCOND = 0.1
 GUIDANCE = 5.0  # the base's default guidance, and the one distillation bakes into the students
-DIFFUSION = FAST  # v-prediction, cosine, Min-SNR-5 (the ablation: the same with eps)
+# v-prediction, cosine, plain v-MSE (the ablation: the same with eps). Not Min-SNR-5 (FAST): its weight on the v-loss,
+# min(SNR, 5) / (SNR + 1), vanishes at high noise, which is where the frames must agree on one background; trained
+# with it for 2000 steps the base drew each frame's background alone (docs/video.md), so steps 2000-3000 went plain.
+DIFFUSION = replace(FAST, min_snr_gamma=None)
 SR_DIFFUSION = Recipe(min_snr_gamma=None)  # as Imagen's SR stage (imagen.py: SR_DIFFUSION)
 # The base is Imagen's base network (imagen.BASE_NET) with temporal attention after every block, warm-started from the
 # shipped imagen-base (the temporal layers start at zero, so it starts as that image model applied frame by frame)
 BASE_NET = UNet3DConfig(3, 3, 32, (1, 2, 2, 2), 1, (2, 3), context_dim=text.DIM, pooled_dim=text.DIM,
-                        temporal="attention", max_frames=FRAMES)
+                        temporal="attention", max_frames=FRAMES, frame_embedding=True)
 # Both SR stages are Imagen's SR network (imagen.SR_NET, convolutional) with temporal convolutions, from imagen-sr
 SR_NET = UNet3DConfig(3, 3, 32, (1, 2, 2), 1, (), cond_channels=3, context_dim=text.DIM, pooled_dim=text.DIM,
                       aug_embed=True, temporal="conv", max_frames=FRAMES)
 INIT = {BASE: "imagen-base", TSR: "imagen-sr", SSR: "imagen-sr"}
 TRAIN = {
-    BASE: TrainConfig(steps=2000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
+    BASE: TrainConfig(steps=4000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
     BASE_EPS: TrainConfig(steps=ABLATION_STEPS, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
     BASE_V: TrainConfig(steps=ABLATION_STEPS, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
     TSR: TrainConfig(steps=1000, batch_size=8, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
-    SSR: TrainConfig(steps=800, batch_size=8, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
+    SSR: TrainConfig(steps=2400, batch_size=8, lr=1e-3, warmup=100, ema_decay=0.995, save_every=100),
 }
+FRAME_EMB_LR_MULT = 10.0
 SSR_WINDOW = 8  # the SSR stage is convolutional in time too: it trains on 8-frame windows of the 16-frame clips
 IMAGE_BATCH = 16  # one-frame videos (shapes-world images) per base step, the temporal layers masked for them
 DISTILL = TrainConfig(steps=250, batch_size=8, lr=2e-4, warmup=20, ema_decay=0.99, save_every=50)
@@ -157,7 +161,8 @@ def make_trainer(name: str, steps: int | None = None, device: str = "cpu") -> tu
     model = UNet3D(net_cfg)
     if name in INIT:
         checkpoint.warm_start(model, INIT[name], meta)
-    return Trainer(model, loss_fn, batch_fn, cfg, device), meta
+    lr_mult = {"frame_emb": FRAME_EMB_LR_MULT} if net_cfg.frame_embedding else None  # a new embedding, from zero
+    return Trainer(model, loss_fn, batch_fn, cfg, device, lr_mult=lr_mult), meta
 
 
 def teacher_denoiser(name: str) -> tuple[callable, str]:

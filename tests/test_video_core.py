@@ -120,6 +120,25 @@ def test_the_temporal_attention_bias_is_relative():
         net(torch.randn(1, 3, 9, 8, 8), torch.tensor([1]))
 
 
+def test_the_frame_embedding_starts_silent_tells_frames_apart_and_skips_images():
+    net = UNet3D(UNet3DConfig(**TINY, temporal="attention", max_frames=8, frame_embedding=True)).eval()
+    _randomise(net)
+    with torch.no_grad():
+        net.frame_emb.weight.zero_()  # as initialised: the model starts as the one without it
+        x, t = torch.randn(2, 3, 4, 8, 8), torch.tensor([100, 700])
+        silent = net(x, t)
+        plain = UNet3D(UNet3DConfig(**TINY, temporal="attention", max_frames=8)).eval()
+        plain.load_state_dict({k: v for k, v in net.state_dict().items() if not k.startswith("frame_emb")})
+        assert torch.allclose(silent, plain(x, t), atol=1e-6)
+        net.frame_emb.weight.normal_()
+        same = x[:, :, :1].expand(-1, -1, 4, -1, -1).contiguous()  # four identical frames
+        y = net(same, t)
+        assert (y[:, :, 0] - y[:, :, 3]).abs().max() > 1e-3  # ... are told apart by their index
+        assert torch.allclose(plain(same, t)[:, :, 0], plain(same, t)[:, :, 3], atol=1e-5)  # relative bias alone: not
+        img = x[:, :, :1]
+        assert torch.allclose(net(img, t), plain(img, t), atol=1e-6)  # a one-frame video gets no frame embedding
+
+
 def test_the_sr_stages_conditions_have_the_cascades_shapes():
     from engines.video_train import lowres, repeat_frames, upsample
 

@@ -22,6 +22,10 @@ class UNet3DConfig(UNetConfig):
     temporal: str = "attention"
     temporal_kernel: int = 3
     max_frames: int = 32  # the relative-position table covers offsets -(max_frames-1) .. max_frames-1
+    # a learnt embedding of each frame's index added to the conditioning vector (our addition, zero-initialised):
+    # with relative positions alone a clip and its reversal look alike to every frame, and the base moved its shapes
+    # the asked way only by chance (docs/video.md)
+    frame_embedding: bool = False
 
 
 class TemporalAttention(nn.Module):
@@ -89,6 +93,10 @@ class UNet3D(UNet2D):
         self.t_down = nn.ModuleList([temporal(m) if isinstance(m, _Level) else nn.Identity() for m in self.down])
         self.t_mid = nn.ModuleList([temporal(m) for m in self.mid])
         self.t_up = nn.ModuleList([temporal(m) if isinstance(m, _Level) else nn.Identity() for m in self.up])
+        self.frame_emb = None
+        if cfg.frame_embedding:
+            self.frame_emb = nn.Embedding(cfg.max_frames, self.time_mlp[-1].out_features)
+            nn.init.zeros_(self.frame_emb.weight)
 
     def forward(
         self,
@@ -105,6 +113,8 @@ class UNet3D(UNet2D):
         if Fr > self.cfg.max_frames:
             raise ValueError(f"at most {self.cfg.max_frames} frames, got {Fr}")
         emb = self.embed(t, y, pooled, aug, B).repeat_interleave(Fr, 0)  # (B*F, E)
+        if self.frame_emb is not None and Fr > 1:  # frame f of every clip gets e_f; a one-frame video (an image) none
+            emb = emb + self.frame_emb(torch.arange(Fr, device=x.device)).repeat(B, 1)  # (B*F, E)
         fold = lambda v: v.transpose(1, 2).reshape(B * Fr, v.shape[1], H, W)  # (B, C, F, H, W) -> (B*F, C, H, W)
         h = fold(x)
         if self.cfg.cond_channels:
